@@ -1,0 +1,78 @@
+"""Every setting the project reads from the environment, in one place.
+
+Nothing else in the package reads environment variables: functions receive a
+``Settings`` (or the values they need) as arguments.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# Telemetry switches for the tools the project drives. There is no internet on the
+# build machines, and calls out hang, so these are forced off in every process that
+# runs dbt, Cosmos or Great Expectations.
+TELEMETRY_OFF = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DO_NOT_TRACK": "1",
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    "GX_ANALYTICS_ENABLED": "False",
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+}
+
+
+class Settings(BaseSettings):
+    """Project settings, from ``TTW_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="TTW_", extra="ignore")
+
+    home: Path = Field(default=Path(".ttw"), description="Embedded warehouse data, Airflow home, landing, outputs.")
+    warehouse_url: str | None = Field(
+        default=None, description="An external PostgreSQL (>=15). Unset: the embedded server under TTW_HOME."
+    )
+    warehouse_port: int = Field(default=55432, description="Loopback TCP port of the embedded server.")
+    warehouse_db: str = Field(default="ttw", description="Database name inside the embedded server.")
+
+    @cached_property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def pgdata(self) -> Path:
+        return self.home_dir / "pgdata"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home_dir / "airflow"
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home_dir / "landing"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.home_dir / "out"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return PROJECT_ROOT / "dbt_project"
+
+    @property
+    def dags_dir(self) -> Path:
+        return PROJECT_ROOT / "dags"
+
+
+def disable_telemetry(environ: dict[str, str] | None = None) -> None:
+    """Force every telemetry switch off in ``environ`` (default: this process)."""
+    target = os.environ if environ is None else environ
+    target.update(TELEMETRY_OFF)
+
+
+def get_settings() -> Settings:
+    return Settings()

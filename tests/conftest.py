@@ -1,0 +1,81 @@
+"""Shared fixtures: a throwaway TTW_HOME and a real warehouse for the session.
+
+The warehouse is the embedded server on a free loopback port under a temporary
+TTW_HOME, or the scratch database named by TTW_WAREHOUSE_URL when that is set (the
+tests drop and recreate the warehouse schemas there: never point it at real data).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ttw.settings import PROJECT_ROOT, Settings, disable_telemetry
+
+disable_telemetry()
+# Airflow reads its configuration on first import: give the test session its own home.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="ttw-test-airflow-")
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(PROJECT_ROOT / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(PROJECT_ROOT / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+
+SAMPLE_CONTRACTS = PROJECT_ROOT / "plugins" / "ttw" / "samples" / "contracts_sample.csv"
+LAYERS = ("raw", "ops", "staging", "intermediate", "snapshots", "marts_build", "marts")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nothing listens on (at the time of asking)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    home = tmp_path_factory.mktemp("ttw-home")
+    return Settings(
+        home=home,
+        warehouse_port=free_port(),
+        warehouse_url=os.environ.get("TTW_WAREHOUSE_URL") or None,
+    )
+
+
+@pytest.fixture(scope="session")
+def target(settings: Settings):
+    from ttw import warehouse
+
+    resolved = warehouse.ensure_warehouse(settings)
+    yield resolved
+    if resolved.embedded:
+        warehouse.stop_embedded(settings)
+
+
+@pytest.fixture
+def clean_target(target):
+    """The warehouse with every layer emptied, as on a first run."""
+    from ttw.warehouse import connect, ensure_schemas
+
+    with connect(target, autocommit=True) as conn:
+        for schema in LAYERS:
+            conn.execute(f"drop schema if exists {schema} cascade")
+    ensure_schemas(target)
+    return target
+
+
+@pytest.fixture
+def sample_contracts(tmp_path: Path) -> Path:
+    """A private copy of the sample export (tests may rewrite it)."""
+    path = tmp_path / "contracts_202401.csv"
+    shutil.copy2(SAMPLE_CONTRACTS, path)
+    return path

@@ -1,0 +1,1 @@
+"""Extractors: one module per upstream source family (file-level parsing only)."""

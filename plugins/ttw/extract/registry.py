@@ -1,0 +1,132 @@
+"""Contract registry exports (DESIGN §5.1): header mapping and encoding detection.
+
+An export's header row uses either the registry's Chinese labels or the canonical
+English column names. The file is streamed to PostgreSQL ``COPY`` untouched apart from
+the header, so this module only decides how to read it: which encoding, and which
+canonical column each position holds.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from ttw.errors import TTWError
+
+# label (as exported by the registration office) -> canonical column, in export order
+LABELS: dict[str, str] = {
+    "合同登记编号": "registration_no",
+    "项目名称": "project_name",
+    "合同类别": "contract_type",
+    "合同子类": "contract_subtype",
+    "签订日期": "signed_on",
+    "登记日期": "registered_on",
+    "卖方名称": "seller_name",
+    "卖方统一社会信用代码": "seller_credit_code",
+    "卖方性质": "seller_nature_code",
+    "卖方所在地区代码": "seller_region_code",
+    "买方名称": "buyer_name",
+    "买方统一社会信用代码": "buyer_credit_code",
+    "买方性质": "buyer_nature_code",
+    "买方所在地区代码": "buyer_region_code",
+    "买方国别": "buyer_country_code",
+    "合同成交额(元)": "contract_amount",
+    "技术交易额(元)": "tech_transaction_amount",
+    "技术领域": "tech_field",
+    "知识产权类型": "ip_type",
+    "登记状态": "status",
+    "联系人": "contact_name",
+    "联系电话": "contact_phone",
+}
+COLUMNS: tuple[str, ...] = tuple(LABELS.values())
+REQUIRED: tuple[str, ...] = (
+    "registration_no",
+    "contract_type",
+    "signed_on",
+    "registered_on",
+    "seller_name",
+    "seller_credit_code",
+    "seller_region_code",
+    "buyer_name",
+    "buyer_region_code",
+    "contract_amount",
+    "tech_transaction_amount",
+    "tech_field",
+    "status",
+)
+
+SNIFF_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """How to read one export: its encoding (PostgreSQL name), BOM length and column order."""
+
+    path: Path
+    encoding: str
+    bom_bytes: int
+    columns: tuple[str, ...]
+
+
+def detect_encoding(head: bytes) -> tuple[str, int] | None:
+    """(PostgreSQL encoding name, BOM length) for the first bytes of a file, or None.
+
+    UTF-8 with BOM, then UTF-8 (strict on the sample), else GB18030 — the encodings the
+    registry is known to export.
+    """
+    if head.startswith(codecs.BOM_UTF8):
+        return "UTF8", len(codecs.BOM_UTF8)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "UTF8", 0
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return None
+    return "GB18030", 0
+
+
+def map_header(path: Path, header: list[str]) -> tuple[str, ...]:
+    """Canonical column for each header cell; unknown cells and missing required columns are errors."""
+    by_name = {**LABELS, **{c: c for c in COLUMNS}}
+    mapped: list[str] = []
+    for position, cell in enumerate(header, start=1):
+        name = cell.strip().replace("（", "(").replace("）", ")")
+        if name not in by_name:
+            raise TTWError(
+                f"{path}: header column {position} {cell!r} is not a contract registry column "
+                f"(expected a label such as 合同登记编号 or a canonical name such as registration_no)"
+            )
+        mapped.append(by_name[name])
+    duplicated = sorted({c for c in mapped if mapped.count(c) > 1})
+    if duplicated:
+        raise TTWError(f"{path}: header names column {duplicated[0]!r} more than once")
+    missing = [c for c in REQUIRED if c not in mapped]
+    if missing:
+        label = next(k for k, v in LABELS.items() if v == missing[0])
+        raise TTWError(f"{path}: required column {missing[0]!r} ({label}) is missing from the header")
+    return tuple(mapped)
+
+
+def read_csv_layout(path: Path) -> CsvLayout:
+    """Inspect a CSV export: encoding and header mapping. The file is not read past 1 MiB."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise TTWError(f"{path}: cannot read file: {exc.strerror}") from None
+    if not head.strip():
+        raise TTWError(f"{path}: file is empty, expected a header row")
+    detected = detect_encoding(head)
+    if detected is None:
+        raise TTWError(f"{path}: not UTF-8 or GB18030 text")
+    encoding, bom = detected
+    text = head[bom:].decode("utf-8" if encoding == "UTF8" else "gb18030", errors="replace")
+    header = next(csv.reader(io.StringIO(text)))
+    return CsvLayout(path=path, encoding=encoding, bom_bytes=bom, columns=map_header(path, header))

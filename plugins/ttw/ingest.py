@@ -1,0 +1,67 @@
+"""Ingest: extract a delivery and load it into ``raw`` as batches, one family per function."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ttw import load
+from ttw.errors import TTWError
+from ttw.extract import registry
+from ttw.warehouse import Target, connect
+
+REGISTRY_CONTRACTS = load.RawTable("raw", "registry_contracts", registry.COLUMNS)
+
+
+@dataclass
+class IngestReport:
+    """What one ingest call did: a result per loaded or skipped file, an error per failed file."""
+
+    batches: list[load.BatchResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(b.rows_loaded for b in self.batches)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def contract_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand directories to the registry exports they hold, in file-name (month) order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.glob("contracts_*.csv")))
+        else:
+            files.append(path)
+    return files
+
+
+def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
+    """Load contract registry CSV exports; a bad file is reported and the others still load."""
+    report = IngestReport()
+    with connect(target) as conn:
+        load.ensure_ops(conn)
+        load.ensure_raw_table(conn, REGISTRY_CONTRACTS)
+        conn.commit()
+        for path in contract_files(paths):
+            try:
+                layout = registry.read_csv_layout(path)
+                result = load.copy_csv_file(
+                    conn,
+                    REGISTRY_CONTRACTS,
+                    path,
+                    family="registry_contracts",
+                    columns=layout.columns,
+                    encoding=layout.encoding,
+                    skip_bytes=layout.bom_bytes,
+                )
+            except TTWError as exc:
+                report.errors.append(str(exc))
+            else:
+                report.batches.append(result)
+    return report

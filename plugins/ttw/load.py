@@ -1,0 +1,192 @@
+"""Bulk loads into ``raw.*`` with PostgreSQL ``COPY``, and the batch ledger ``ops.load_batches``.
+
+Every raw table holds each source field as text plus load metadata:
+
+- ``_batch_id``    the ``ops.load_batches`` row of the delivery,
+- ``_source_file`` the file (or URL) the row came from,
+- ``_row_number``  the row's ordinal among the file's data records (1 = first after the header),
+- ``_loaded_at``   when the batch was loaded.
+
+A batch is one file. It commits atomically (the ledger row and the data in one
+transaction), and a file whose SHA-256 already has a loaded batch of the same family is
+skipped. The metadata columns are filled by column defaults that read transaction-local
+settings, so the file's bytes stream to ``COPY`` without a Python loop over rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from ttw.errors import TTWError
+
+CHUNK = 1 << 20
+
+OPS_DDL = """
+create schema if not exists ops;
+create table if not exists ops.load_batches (
+    batch_id bigint generated always as identity primary key,
+    source_family text not null,
+    source_uri text not null,
+    content_hash text not null,
+    rows_received bigint not null,
+    rows_loaded bigint not null,
+    loaded_at timestamptz not null default now()
+);
+create unique index if not exists load_batches_one_per_content
+    on ops.load_batches (source_family, content_hash);
+"""
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """A raw landing table: the source's canonical columns, all text."""
+
+    schema: str
+    name: str
+    columns: tuple[str, ...]
+
+    @property
+    def ident(self) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(self.name))
+
+    @property
+    def row_sequence(self) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(f"{self.name}__row_seq"))
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    source: str
+    batch_id: int | None
+    rows_received: int
+    rows_loaded: int
+    skipped: bool
+
+    @property
+    def summary(self) -> str:
+        if self.skipped:
+            return f"{self.source}: skipped, identical content already loaded as batch {self.batch_id}"
+        return f"{self.source}: batch {self.batch_id}, {self.rows_received} rows received, {self.rows_loaded} loaded"
+
+
+def ensure_ops(conn: psycopg.Connection) -> None:
+    conn.execute(OPS_DDL)
+
+
+def ensure_raw_table(conn: psycopg.Connection, table: RawTable) -> None:
+    """Create the raw table, its row-number sequence and metadata defaults (idempotent)."""
+    columns = sql.SQL(",\n").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in table.columns)
+    conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(table.schema)))
+    conn.execute(sql.SQL("create sequence if not exists {}").format(table.row_sequence))
+    conn.execute(
+        sql.SQL(
+            """
+            create table if not exists {table} (
+                {columns},
+                _batch_id bigint not null default current_setting('ttw.batch_id')::bigint,
+                _source_file text not null default current_setting('ttw.source_file'),
+                _row_number bigint not null default nextval({seq}),
+                _loaded_at timestamptz not null default now()
+            )
+            """
+        ).format(
+            table=table.ident,
+            columns=columns,
+            seq=sql.Literal(f"{table.schema}.{table.name}__row_seq"),
+        )
+    )
+    conn.execute(
+        sql.SQL("create index if not exists {} on {} (_batch_id)").format(
+            sql.Identifier(f"{table.name}__batch_idx"), table.ident
+        )
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def copy_csv_file(
+    conn: psycopg.Connection,
+    table: RawTable,
+    path: Path,
+    *,
+    family: str,
+    columns: tuple[str, ...],
+    encoding: str = "UTF8",
+    skip_bytes: int = 0,
+) -> BatchResult:
+    """Load one CSV file (header row first) into ``table`` as one atomic batch.
+
+    ``columns`` names the canonical column of each position in the file; ``skip_bytes``
+    drops a byte-order mark. Identical content already loaded for ``family`` is skipped.
+    """
+    source = str(path)
+    content_hash = file_sha256(path)
+    with conn.transaction():
+        # One loader per raw table at a time: the row-number sequence is reset per batch.
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.qualified,))
+        seen = conn.execute(
+            "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
+            (family, content_hash),
+        ).fetchone()
+        if seen:
+            return BatchResult(source, seen[0], 0, 0, skipped=True)
+        batch_id = conn.execute(
+            "insert into ops.load_batches (source_family, source_uri, content_hash, rows_received, rows_loaded)"
+            " values (%s, %s, %s, 0, 0) returning batch_id",
+            (family, source, content_hash),
+        ).fetchone()[0]
+        conn.execute("select set_config('ttw.batch_id', %s, true)", (str(batch_id),))
+        conn.execute("select set_config('ttw.source_file', %s, true)", (source,))
+        conn.execute(sql.SQL("select setval({}, 1, false)").format(sql.Literal(table.qualified + "__row_seq")))
+        statement = sql.SQL(
+            "copy {table} ({columns}) from stdin with (format csv, header true, encoding {enc})"
+        ).format(
+            table=table.ident,
+            columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            enc=sql.Literal(encoding),
+        )
+        try:
+            with conn.cursor() as cur:
+                with cur.copy(statement) as copy, path.open("rb") as handle:
+                    handle.seek(skip_bytes)
+                    while chunk := handle.read(CHUNK):
+                        copy.write(chunk)
+                received = cur.rowcount
+        except psycopg.errors.DataError as exc:
+            raise TTWError(f"{path}: {_copy_error(exc)}") from None
+        loaded = conn.execute(
+            sql.SQL("select count(*) from {} where _batch_id = %s").format(table.ident), (batch_id,)
+        ).fetchone()[0]
+        if loaded != received:
+            raise TTWError(f"{path}: row accounting failed, {received} rows received but {loaded} in {table.qualified}")
+        conn.execute(
+            "update ops.load_batches set rows_received = %s, rows_loaded = %s where batch_id = %s",
+            (received, loaded, batch_id),
+        )
+    return BatchResult(source, batch_id, received, loaded, skipped=False)
+
+
+_COPY_CONTEXT = re.compile(r"^COPY [^,]+, (line \d+(?:, column \w+)?)")
+
+
+def _copy_error(exc: psycopg.Error) -> str:
+    """PostgreSQL's COPY message plus where it happened: "line N" of the file (header = line 1)."""
+    primary = exc.diag.message_primary or str(exc)
+    match = _COPY_CONTEXT.match(exc.diag.context or "")
+    return f"{match.group(1)}: {primary}" if match else primary

@@ -1,0 +1,118 @@
+"""Contract exports into raw.registry_contracts: row accounting, idempotency, encodings, errors."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from pathlib import Path
+
+import pytest
+
+from ttw.extract.registry import LABELS
+from ttw.ingest import ingest_contracts
+from ttw.warehouse import connect
+
+
+def raw_rows(target, order: str = "_batch_id, _row_number") -> list[tuple]:
+    with connect(target) as conn:
+        return conn.execute(
+            f"select registration_no, contract_amount, signed_on, _batch_id, _source_file, _row_number"
+            f" from raw.registry_contracts order by {order}"
+        ).fetchall()
+
+
+def csv_records(path: Path, encoding: str = "utf-8") -> list[list[str]]:
+    with path.open(encoding=encoding, newline="") as handle:
+        return list(csv.reader(handle))[1:]
+
+
+def rewrite(source: Path, dest: Path, *, encoding: str, bom: bool = False, chinese: bool = False) -> Path:
+    rows = list(csv.reader(source.open(encoding="utf-8", newline="")))
+    if chinese:
+        rows[0] = list(LABELS)
+    with dest.open("w", encoding=encoding, newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    if bom:
+        dest.write_bytes(codecs.BOM_UTF8 + dest.read_bytes())
+    return dest
+
+
+def test_every_record_lands_once_with_its_load_metadata(clean_target, sample_contracts):
+    expected = csv_records(sample_contracts)
+    report = ingest_contracts(clean_target, [sample_contracts])
+    assert report.ok, report.errors
+    [batch] = report.batches
+    assert (batch.rows_received, batch.rows_loaded) == (len(expected), len(expected))
+
+    rows = raw_rows(clean_target)
+    assert [(r[0], r[1], r[2]) for r in rows] == [(e[0], e[15], e[4]) for e in expected]
+    assert {r[3] for r in rows} == {batch.batch_id}
+    assert {r[4] for r in rows} == {str(sample_contracts)}
+    assert [r[5] for r in rows] == list(range(1, len(expected) + 1))
+    with connect(clean_target) as conn:
+        ledger = conn.execute("select rows_received, rows_loaded, content_hash from ops.load_batches").fetchall()
+    assert len(ledger) == 1
+    assert ledger[0][:2] == (len(expected), len(expected))
+    assert len(ledger[0][2]) == 64
+
+
+def test_redelivered_identical_file_is_skipped(clean_target, sample_contracts, tmp_path):
+    first = ingest_contracts(clean_target, [sample_contracts])
+    copy = tmp_path / "again" / "contracts_202401.csv"
+    copy.parent.mkdir()
+    copy.write_bytes(sample_contracts.read_bytes())
+    second = ingest_contracts(clean_target, [copy])
+    assert second.batches[0].skipped
+    assert second.batches[0].batch_id == first.batches[0].batch_id
+    assert len(raw_rows(clean_target)) == first.rows_loaded
+    with connect(clean_target) as conn:
+        assert conn.execute("select count(*) from ops.load_batches").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom", "chinese"),
+    [("gb18030", False, True), ("utf-8", True, True), ("utf-8", True, False)],
+    ids=["gb18030-chinese-labels", "utf8-bom-chinese-labels", "utf8-bom-english"],
+)
+def test_encodings_and_header_styles_load_the_same_values(
+    clean_target, sample_contracts, tmp_path, encoding, bom, chinese
+):
+    variant = rewrite(sample_contracts, tmp_path / "contracts_202402.csv", encoding=encoding, bom=bom, chinese=chinese)
+    report = ingest_contracts(clean_target, [variant])
+    assert report.ok, report.errors
+    with connect(clean_target) as conn:
+        loaded = conn.execute(
+            "select registration_no, project_name, seller_name, tech_field from raw.registry_contracts"
+            " order by _row_number"
+        ).fetchall()
+    expected = [(r[0], r[1], r[6], r[17]) for r in csv_records(sample_contracts)]
+    assert loaded == expected
+
+
+def test_file_missing_a_required_column_is_rejected_whole_and_others_still_load(
+    clean_target, sample_contracts, tmp_path
+):
+    rows = list(csv.reader(sample_contracts.open(encoding="utf-8", newline="")))
+    drop = rows[0].index("contract_amount")
+    bad = tmp_path / "contracts_202403.csv"
+    with bad.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([r[:drop] + r[drop + 1 :] for r in rows])
+    report = ingest_contracts(clean_target, [bad, sample_contracts])
+    assert [b.source for b in report.batches] == [str(sample_contracts)]
+    assert len(report.errors) == 1
+    assert "contracts_202403.csv" in report.errors[0]
+    assert "'contract_amount'" in report.errors[0]
+    assert len(raw_rows(clean_target)) == len(rows) - 1
+
+
+def test_malformed_record_names_the_line_and_leaves_no_partial_batch(clean_target, sample_contracts, tmp_path):
+    lines = sample_contracts.read_text(encoding="utf-8").splitlines()
+    lines[5] = lines[5] + ",an extra field"
+    bad = tmp_path / "contracts_202404.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = ingest_contracts(clean_target, [bad])
+    assert report.batches == []
+    assert report.errors == [f"{bad}: line 6: extra data after last expected column"]
+    with connect(clean_target) as conn:
+        assert conn.execute("select count(*) from raw.registry_contracts").fetchone()[0] == 0
+        assert conn.execute("select count(*) from ops.load_batches").fetchone()[0] == 0

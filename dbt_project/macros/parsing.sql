@@ -1,0 +1,34 @@
+{#- SQL functions for the value formats upstream uses. They return null for a value
+    they cannot read, so staging can route the row to the rejects with a reason. -#}
+{% macro create_parsing_functions() %}
+create schema if not exists staging;
+
+-- 2025-03-26, 2025/3/26 and 2025年3月26日; null for anything else or an impossible date
+create or replace function staging.parse_cn_date(value text) returns date
+language sql immutable parallel safe as $fn$
+    select
+        case
+            when parts is null then null
+            when parts[1]::int < 1 then null
+            when parts[2]::int not between 1 and 12 then null
+            when parts[3]::int not between 1 and extract(
+                day from make_date(parts[1]::int, parts[2]::int, 1) + interval '1 month - 1 day'
+            )::int then null
+            else make_date(parts[1]::int, parts[2]::int, parts[3]::int)
+        end
+    from regexp_match(
+        btrim(value),
+        '^(\d{4})\s*[-/年]\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?$'
+    ) as parts
+$fn$;
+
+-- yuan amounts such as 1234567, 1,234,567 or 1,234,567.50; null when not a number
+create or replace function staging.parse_amount(value text) returns numeric(18, 2)
+language sql immutable parallel safe as $fn$
+    select
+        case
+            when cleaned ~ '^-?\d{1,16}(\.\d{1,2})?$' then cleaned::numeric(18, 2)
+        end
+    from (select replace(replace(btrim(value), ',', ''), '，', '') as cleaned) as v
+$fn$;
+{% endmacro %}

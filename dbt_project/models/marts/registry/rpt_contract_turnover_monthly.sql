@@ -1,0 +1,160 @@
+with
+
+contracts as (
+
+    select * from {{ ref('fct_tech_contracts') }}
+
+),
+
+regions as (
+
+    select * from {{ ref('dim_region') }}
+
+),
+
+-- registered contracts sold by Qingdao parties, the basis of the city's turnover figures
+qingdao_contracts as (
+
+    select
+        contracts.seller_region_code as district_code,
+        date_trunc('month', contracts.registered_on)::date as month_start,
+        contracts.contract_type,
+        contracts.tech_field,
+        contracts.contract_amount,
+        contracts.tech_transaction_amount
+    from contracts
+    inner join regions
+        on contracts.seller_region_code = regions.region_code
+    where
+        contracts.is_registered
+        and regions.region_level = 'district'
+
+),
+
+monthly as (
+
+    select
+        district_code,
+        month_start,
+        contract_type,
+        tech_field,
+        count(*) as contract_count,
+        sum(contract_amount) as contract_amount,
+        sum(tech_transaction_amount) as tech_transaction_amount
+    from qingdao_contracts
+    group by 1, 2, 3, 4
+
+),
+
+-- every month of every year with data, so YoY and YTD see months without contracts
+months as (
+
+    select
+        generate_series(
+            date_trunc('year', min(month_start)),
+            date_trunc('year', max(month_start)) + interval '11 months',
+            interval '1 month'
+        )::date as month_start
+    from monthly
+
+),
+
+combinations as (
+
+    select distinct
+        district_code,
+        contract_type,
+        tech_field
+    from monthly
+
+),
+
+spine as (
+
+    select
+        combinations.district_code,
+        months.month_start,
+        combinations.contract_type,
+        combinations.tech_field
+    from combinations
+    cross join months
+
+),
+
+filled as (
+
+    select
+        spine.district_code,
+        spine.month_start,
+        spine.contract_type,
+        spine.tech_field,
+        coalesce(monthly.contract_count, 0) as contract_count,
+        coalesce(monthly.contract_amount, 0) as contract_amount,
+        coalesce(monthly.tech_transaction_amount, 0) as tech_transaction_amount
+    from spine
+    left join monthly
+        on
+            spine.district_code = monthly.district_code
+            and spine.month_start = monthly.month_start
+            and spine.contract_type = monthly.contract_type
+            and spine.tech_field = monthly.tech_field
+
+),
+
+with_history as (
+
+    select
+        filled.*,
+        lag(filled.contract_count, 12) over cell as prior_year_contract_count,
+        lag(filled.contract_amount, 12) over cell as prior_year_contract_amount,
+        sum(filled.contract_count) over year_to_date as ytd_contract_count,
+        sum(filled.contract_amount) over year_to_date as ytd_contract_amount
+    from filled
+    window
+        cell as (
+            partition by filled.district_code, filled.contract_type, filled.tech_field
+            order by filled.month_start
+        ),
+        year_to_date as (
+            partition by
+                filled.district_code,
+                filled.contract_type,
+                filled.tech_field,
+                date_trunc('year', filled.month_start)
+            order by filled.month_start
+        )
+
+),
+
+final as (
+
+    select
+        with_history.district_code,
+        regions.region_name as district_name,
+        with_history.month_start,
+        extract(year from with_history.month_start)::int as registration_year,
+        extract(month from with_history.month_start)::int as registration_month,
+        with_history.contract_type,
+        with_history.tech_field,
+        with_history.contract_count::int as contract_count,
+        with_history.contract_amount::numeric(18, 2) as contract_amount,
+        with_history.tech_transaction_amount::numeric(18, 2) as tech_transaction_amount,
+        with_history.prior_year_contract_count::int as prior_year_contract_count,
+        with_history.prior_year_contract_amount::numeric(18, 2) as prior_year_contract_amount,
+        case
+            when with_history.prior_year_contract_amount > 0
+                then round(
+                    100.0 * (with_history.contract_amount - with_history.prior_year_contract_amount)
+                    / with_history.prior_year_contract_amount,
+                    2
+                )
+        end::numeric(12, 2) as contract_amount_yoy_pct,
+        with_history.ytd_contract_count::int as ytd_contract_count,
+        with_history.ytd_contract_amount::numeric(18, 2) as ytd_contract_amount
+    from with_history
+    inner join regions
+        on with_history.district_code = regions.region_code
+
+)
+
+select * from final

@@ -1,0 +1,66 @@
+"""Build: run dbt against the resolved warehouse.
+
+dbt reads its connection from ``dbt_project/profiles.yml``, which takes every value from
+``TTW_DBT_*`` environment variables; :func:`dbt_env` fills them from a :class:`Target`.
+dbt's target and log folders live under ``$TTW_HOME/dbt`` so the repository stays clean.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ttw.errors import TTWError
+from ttw.settings import TELEMETRY_OFF, Settings
+from ttw.warehouse import Target
+
+
+def dbt_env(settings: Settings, target: Target) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(TELEMETRY_OFF)
+    env.update(
+        {
+            "TTW_DBT_HOST": target.host,
+            "TTW_DBT_PORT": str(target.port),
+            "TTW_DBT_USER": target.user,
+            "TTW_DBT_PASSWORD": target.password,
+            "TTW_DBT_DBNAME": target.dbname,
+            "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
+            "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
+            "DBT_TARGET_PATH": str(settings.home_dir / "dbt" / "target"),
+            "DBT_LOG_PATH": str(settings.home_dir / "dbt" / "logs"),
+        }
+    )
+    return env
+
+
+def dbt_executable() -> Path:
+    return Path(sys.executable).with_name("dbt")
+
+
+def run_dbt(settings: Settings, target: Target, args: list[str]) -> str:
+    """Run ``dbt ARGS`` in the project; its output is returned, a failure raises with the tail."""
+    result = subprocess.run(
+        [str(dbt_executable()), *args],
+        cwd=settings.dbt_project_dir,
+        env=dbt_env(settings, target),
+        capture_output=True,
+        text=True,
+    )
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        tail = "\n".join(output.strip().splitlines()[-25:])
+        raise TTWError(f"dbt {' '.join(args)} failed (exit {result.returncode}):\n{tail}")
+    return output
+
+
+def build(settings: Settings, target: Target, *, full_refresh: bool = False, select: list[str] | None = None) -> str:
+    """``dbt seed`` + ``dbt build`` into ``marts_build`` (tests included)."""
+    args = ["build"]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", *select]
+    return run_dbt(settings, target, args)

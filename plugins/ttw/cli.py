@@ -1,0 +1,224 @@
+"""The ``ttw`` command line: a thin shell over the package.
+
+User errors (:class:`ttw.errors.TTWError`) print one clear line and exit 1, without a
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ttw.errors import TTWError
+from ttw.settings import PROJECT_ROOT, disable_telemetry, get_settings
+
+app = typer.Typer(
+    help="Tech Transfer Warehouse: contract registry, platform exports and center reports into PostgreSQL, "
+    "built with dbt, run by Airflow.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+warehouse_app = typer.Typer(help="The warehouse PostgreSQL: embedded server under $TTW_HOME, or TTW_WAREHOUSE_URL.")
+ingest_app = typer.Typer(help="Load upstream deliveries into the raw layer.")
+app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(ingest_app, name="ingest")
+
+out = Console()
+err = Console(stderr=True)
+
+SAMPLE_CONTRACTS = PROJECT_ROOT / "plugins" / "ttw" / "samples" / "contracts_sample.csv"
+
+
+# --- warehouse ------------------------------------------------------------------------
+
+
+@warehouse_app.command("start")
+def warehouse_start() -> None:
+    """Start the embedded server (initialising it the first time); check an external one."""
+    from ttw.warehouse import ensure_warehouse
+
+    target = ensure_warehouse(get_settings())
+    kind = "embedded" if target.embedded else "external"
+    out.print(f"warehouse ({kind}) ready at {target.display_url}")
+
+
+@warehouse_app.command("stop")
+def warehouse_stop() -> None:
+    """Stop the embedded server."""
+    from ttw.warehouse import stop_embedded
+
+    stopped = stop_embedded(get_settings())
+    out.print("warehouse stopped" if stopped else "warehouse was not running")
+
+
+@warehouse_app.command("status")
+def warehouse_status() -> None:
+    """Say whether the warehouse is up; exit 1 when it is not."""
+    from ttw.warehouse import is_reachable, resolve_target
+
+    settings = get_settings()
+    target = resolve_target(settings)
+    kind = f"embedded, data in {settings.pgdata}" if target.embedded else "external"
+    if is_reachable(target):
+        out.print(f"running: {target.display_url} ({kind})")
+        return
+    out.print(f"not running: {target.display_url} ({kind})")
+    raise typer.Exit(1)
+
+
+@warehouse_app.command("url")
+def warehouse_url() -> None:
+    """Print the warehouse connection URL (password masked)."""
+    from ttw.warehouse import resolve_target
+
+    print(resolve_target(get_settings()).display_url)
+
+
+@warehouse_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def warehouse_psql(ctx: typer.Context) -> None:
+    """Open psql (shipped with the embedded server) on the warehouse; extra arguments go to psql."""
+    from ttw.warehouse import psql_path, resolve_target
+
+    target = resolve_target(get_settings())
+    env = {**os.environ, **target.libpq_env()}
+    os.execve(str(psql_path()), [str(psql_path()), *ctx.args], env)
+
+
+# --- pipeline steps -------------------------------------------------------------------
+
+
+@ingest_app.command("contracts")
+def ingest_contracts_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Export files (contracts_YYYYMM.csv) or folders of them.")],
+) -> None:
+    """Load contract registry exports into raw.registry_contracts, one atomic batch per file."""
+    from ttw.ingest import ingest_contracts
+    from ttw.warehouse import ensure_warehouse
+
+    report = ingest_contracts(ensure_warehouse(get_settings()), paths)
+    for batch in report.batches:
+        out.print(batch.summary)
+    for message in report.errors:
+        err.print(f"[red]error:[/red] {message}")
+    out.print(f"{len(report.batches)} files, {report.rows_loaded} rows loaded, {len(report.errors)} files failed")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("build")
+def build_cmd(
+    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models.")] = False,
+    select: Annotated[list[str] | None, typer.Option("--select", "-s", help="dbt node selection.")] = None,
+) -> None:
+    """Run dbt build (seeds, models, tests) into marts_build."""
+    from ttw.build import build
+    from ttw.warehouse import ensure_warehouse
+
+    settings = get_settings()
+    output = build(settings, ensure_warehouse(settings), full_refresh=full_refresh, select=select)
+    done = [line for line in output.splitlines() if "Done." in line]
+    out.print(done[-1].strip() if done else "dbt build finished")
+
+
+@app.command("publish")
+def publish_cmd() -> None:
+    """Copy the tables of marts_build into marts (what BI reads) in one transaction."""
+    from ttw.publish import publish
+    from ttw.warehouse import ensure_warehouse
+
+    counts = publish(ensure_warehouse(get_settings()))
+    for name, rows in counts.items():
+        out.print(f"marts.{name}: {rows} rows")
+
+
+# --- Airflow --------------------------------------------------------------------------
+
+
+@app.command("airflow", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def airflow_cmd(ctx: typer.Context) -> None:
+    """Run the airflow CLI with the project's settings, e.g. `ttw airflow standalone`."""
+    from ttw.orchestrate import airflow_cli
+    from ttw.warehouse import resolve_target
+
+    settings = get_settings()
+    raise typer.Exit(airflow_cli(settings, resolve_target(settings), ctx.args))
+
+
+@app.command("run-dag")
+def run_dag_cmd(dag_id: Annotated[str, typer.Argument(help="The DAG to run, e.g. ingest_contract_registry.")]) -> None:
+    """Run one DAG end to end with dag.test(); exit 1 unless the DagRun succeeded."""
+    from ttw.orchestrate import migrate_airflow_db, run_dag
+    from ttw.warehouse import ensure_warehouse
+
+    settings = get_settings()
+    target = ensure_warehouse(settings)
+    migrate_airflow_db(settings, target)
+    outcome = run_dag(settings, target, dag_id)
+    _report_outcome(outcome)
+
+
+def _report_outcome(outcome) -> None:
+    if outcome.succeeded:
+        out.print(f"DAG {outcome.dag_id}: [green]{outcome.state}[/green] ({outcome.run_id})")
+        return
+    failed = ", ".join(outcome.failed_tasks) or "none recorded"
+    raise TTWError(f"DAG {outcome.dag_id} ended {outcome.state} (failed tasks: {failed}); see the task logs above")
+
+
+# --- demo -----------------------------------------------------------------------------
+
+
+@app.command("demo")
+def demo_cmd() -> None:
+    """The main job on the embedded warehouse: land sample exports, run the DAGs, summarise."""
+    from ttw.orchestrate import migrate_airflow_db, run_dag
+    from ttw.warehouse import ensure_warehouse, layer_counts
+
+    settings = get_settings()
+    target = ensure_warehouse(settings)
+    out.print(f"warehouse ready at {target.display_url}")
+    landing = settings.landing_dir / "contracts"
+    landing.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(SAMPLE_CONTRACTS, landing / SAMPLE_CONTRACTS.name)
+    out.print(f"landed {SAMPLE_CONTRACTS.name} in {landing}")
+    migrate_airflow_db(settings, target)
+    for dag_id in ("ingest_contract_registry", "build_warehouse"):
+        out.print(f"running DAG {dag_id} with dag.test() ...")
+        _report_outcome(run_dag(settings, target, dag_id))
+
+    table = Table(title="rows per layer")
+    for column in ("schema", "table", "rows"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for schema, name, rows in layer_counts(target):
+        table.add_row(schema, name, str(rows))
+    out.print(table)
+    passwords = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
+    notes = [
+        "BI tools read schema [bold]marts[/bold]; dbt builds into marts_build, publishing after its tests pass.",
+        f"connect:     ttw warehouse psql   (or: psql {target.display_url})",
+        "Airflow UI:  make airflow   (`ttw airflow standalone`), then open http://127.0.0.1:8080",
+        f"             user admin, password in {passwords}",
+    ]
+    for line in notes:
+        out.print(line, soft_wrap=True)
+
+
+def main() -> None:
+    disable_telemetry()
+    try:
+        app()
+    except TTWError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

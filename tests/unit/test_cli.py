@@ -1,0 +1,53 @@
+"""The installed `ttw` entry point, run as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TTW = str(Path(sys.executable).with_name("ttw"))
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([TTW, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+
+
+def test_help_lists_the_commands():
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("warehouse", "ingest", "build", "publish", "demo", "airflow", "run-dag"):
+        assert command in result.stdout
+    warehouse_help = run("warehouse", "--help").stdout
+    for sub in ("start", "stop", "status", "url", "psql"):
+        assert sub in warehouse_help
+
+
+def test_url_prints_the_external_target_with_the_password_masked():
+    result = run("warehouse", "url", TTW_WAREHOUSE_URL="postgresql://bi:hunter2@db.example:5433/dw")
+    assert result.returncode == 0
+    assert result.stdout.strip() == "postgresql://bi:***@db.example:5433/dw"
+
+
+@pytest.fixture
+def unreachable_url(unused_port: int) -> str:
+    return f"postgresql://etl:pw@127.0.0.1:{unused_port}/dw"
+
+
+def test_unreachable_warehouse_is_one_clear_line_without_traceback(unreachable_url, tmp_path):
+    csv = tmp_path / "contracts_202401.csv"
+    csv.write_text("registration_no\n")
+    result = run("ingest", "contracts", str(csv), TTW_WAREHOUSE_URL=unreachable_url)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "cannot reach the warehouse at postgresql://etl:***@127.0.0.1" in result.stderr
+    assert "pw@" not in result.stderr
+
+
+def test_status_exits_non_zero_when_the_warehouse_is_down(unreachable_url):
+    result = run("warehouse", "status", TTW_WAREHOUSE_URL=unreachable_url)
+    assert result.returncode == 1
+    assert result.stdout.startswith("not running")

@@ -23,8 +23,12 @@ def airflow_env(settings: Settings, target: Target) -> dict[str, str]:
     """The environment for any Airflow process of this project (CLI, dag.test, standalone)."""
     env = dict(os.environ)
     env.update(TELEMETRY_OFF)
+    # `airflow standalone` starts its components as `airflow ...` by name: the project's
+    # own environment comes first on PATH even when ttw was started by its full path.
+    venv_bin = os.path.dirname(sys.executable)
     env.update(
         {
+            "PATH": os.pathsep.join([venv_bin, env.get("PATH", "")]),
             "TTW_HOME": str(settings.home_dir),
             "AIRFLOW_HOME": str(settings.airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
@@ -38,18 +42,20 @@ def airflow_env(settings: Settings, target: Target) -> dict[str, str]:
     return env
 
 
+def _airflow_executable() -> str:
+    return os.path.join(os.path.dirname(sys.executable), "airflow")
+
+
 def airflow_cli(settings: Settings, target: Target, args: list[str]) -> int:
     """Run the ``airflow`` command with the project's environment; returns its exit code."""
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
-    return subprocess.call([airflow, *args], env=airflow_env(settings, target))
+    return subprocess.call([_airflow_executable(), *args], env=airflow_env(settings, target))
 
 
 def migrate_airflow_db(settings: Settings, target: Target) -> None:
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
-    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
     result = subprocess.run(
-        [airflow, "db", "migrate"], env=airflow_env(settings, target), capture_output=True, text=True
+        [_airflow_executable(), "db", "migrate"], env=airflow_env(settings, target), capture_output=True, text=True
     )
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])

@@ -51,3 +51,20 @@ def test_status_exits_non_zero_when_the_warehouse_is_down(unreachable_url):
     result = run("warehouse", "status", TTW_WAREHOUSE_URL=unreachable_url)
     assert result.returncode == 1
     assert result.stdout.startswith("not running")
+
+
+def test_airflow_environment_finds_the_projects_airflow_first(tmp_path, monkeypatch):
+    """`airflow standalone` starts its parts as `airflow` by name: it must find this venv's."""
+    import shutil
+
+    from ttw.orchestrate import airflow_env
+    from ttw.settings import Settings
+    from ttw.warehouse import target_from_url
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    settings = Settings(home=tmp_path)
+    env = airflow_env(settings, target_from_url("postgresql://etl:pw@db.example:5432/dw"))
+    assert shutil.which("airflow", path=env["PATH"]) == str(Path(sys.executable).with_name("airflow"))
+    assert env["AIRFLOW_CONN_WAREHOUSE"] == "postgres://etl:pw@db.example:5432/dw"
+    assert env["AIRFLOW_HOME"] == str(tmp_path.resolve() / "airflow")
+    assert env["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] == "False"

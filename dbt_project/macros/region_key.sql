@@ -1,5 +1,6 @@
 {#- The dim_region key of a party: its Qingdao district, else its province, else abroad.
-    A code that cannot be read gives null, which the relationships test reports. -#}
+    A code that cannot be read gives null: the fact's not_null test on the seller key
+    catches it (relationships tests skip nulls). -#}
 {% macro region_key(region_code, country_code) -%}
     case
         when nullif(btrim({{ country_code }}), '') is not null

@@ -6,12 +6,17 @@ contracts as (
 
 ),
 
--- a later export may repeat a registration_no with corrected values: the newest wins
+-- a later export may repeat a registration_no with corrected values: the newest export
+-- wins whatever order the files were loaded in; within a file, the later row
 latest as (
 
     select distinct on (registration_no) *
     from contracts
-    order by registration_no asc, batch_id desc, source_row_number desc
+    order by
+        registration_no asc,
+        export_period desc nulls last,
+        batch_id desc,
+        source_row_number desc
 
 ),
 

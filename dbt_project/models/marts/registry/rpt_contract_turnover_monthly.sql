@@ -46,13 +46,14 @@ monthly as (
 
 ),
 
--- every month of every year with data, so YoY and YTD see months without contracts
+-- every month from the January of the first year with data to the last month with
+-- data, so YoY and YTD see months without contracts and no month runs ahead of the data
 months as (
 
     select
         generate_series(
             date_trunc('year', min(month_start)),
-            date_trunc('year', max(month_start)) + interval '11 months',
+            max(month_start),
             interval '1 month'
         )::date as month_start
     from monthly
@@ -97,7 +98,7 @@ filled as (
             spine.district_code = monthly.district_code
             and spine.month_start = monthly.month_start
             and spine.contract_type = monthly.contract_type
-            and spine.tech_field = monthly.tech_field
+            and spine.tech_field is not distinct from monthly.tech_field
 
 ),
 

@@ -29,6 +29,8 @@ renamed as (
         btrim(tech_field) as tech_field,
         nullif(btrim(ip_type), '') as ip_type,
         btrim(status) as status,
+        -- the month a file exports (contracts_YYYYMM.*): a later export supersedes an earlier one
+        substring(_source_file from 'contracts_(\d{6})[^/]*$') as export_period,
         _batch_id as batch_id,
         _source_file as source_file,
         _row_number as source_row_number,

@@ -8,6 +8,7 @@ dbt's target and log folders live under ``$TTW_HOME/dbt`` so the repository stay
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ def dbt_env(settings: Settings, target: Target) -> dict[str, str]:
             "TTW_DBT_USER": target.user,
             "TTW_DBT_PASSWORD": target.password,
             "TTW_DBT_DBNAME": target.dbname,
+            "TTW_DBT_SSLMODE": target.sslmode or "prefer",
             "DBT_PROFILES_DIR": str(settings.dbt_project_dir),
             "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
             "DBT_TARGET_PATH": str(settings.home_dir / "dbt" / "target"),
@@ -36,14 +38,19 @@ def dbt_env(settings: Settings, target: Target) -> dict[str, str]:
     return env
 
 
-def dbt_executable() -> Path:
-    return Path(sys.executable).with_name("dbt")
+def dbt_executable() -> str:
+    """dbt beside this interpreter (the project's venv), else the first on PATH."""
+    beside = Path(sys.executable).with_name("dbt")
+    found = str(beside) if beside.exists() else shutil.which("dbt")
+    if not found:
+        raise TTWError("dbt is not installed in this environment (expected it beside the Python running ttw)")
+    return found
 
 
 def run_dbt(settings: Settings, target: Target, args: list[str]) -> str:
     """Run ``dbt ARGS`` in the project; its output is returned, a failure raises with the tail."""
     result = subprocess.run(
-        [str(dbt_executable()), *args],
+        [dbt_executable(), *args],
         cwd=settings.dbt_project_dir,
         env=dbt_env(settings, target),
         capture_output=True,

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     )
     warehouse_port: int = Field(default=55432, description="Loopback TCP port of the embedded server.")
     warehouse_db: str = Field(default="ttw", description="Database name inside the embedded server.")
+    project_dir: Path = Field(
+        default=PROJECT_ROOT,
+        description="The checkout holding dags/, dbt_project/ and expectations/ (needed when ttw is installed "
+        "as a regular package, e.g. in the Airflow image).",
+    )
 
     @cached_property
     def home_dir(self) -> Path:
@@ -61,11 +66,15 @@ class Settings(BaseSettings):
 
     @property
     def dbt_project_dir(self) -> Path:
-        return PROJECT_ROOT / "dbt_project"
+        return self.project_dir / "dbt_project"
 
     @property
     def dags_dir(self) -> Path:
-        return PROJECT_ROOT / "dags"
+        return self.project_dir / "dags"
+
+    @property
+    def plugins_dir(self) -> Path:
+        return self.project_dir / "plugins"
 
 
 def disable_telemetry(environ: dict[str, str] | None = None) -> None:

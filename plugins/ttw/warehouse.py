@@ -14,9 +14,10 @@ import subprocess
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import psycopg
+from psycopg import sql
 
 from ttw.errors import TTWError
 from ttw.settings import Settings
@@ -37,13 +38,19 @@ class Target:
     password: str
     dbname: str
     embedded: bool
+    query: str = ""  # libpq parameters from the URL, e.g. sslmode=verify-full
 
     @property
     def url(self) -> str:
         auth = quote(self.user, safe="")
         if self.password:
             auth += ":" + quote(self.password, safe="")
-        return f"postgresql://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}"
+        url = f"postgresql://{auth}@{self.host}:{self.port}/{quote(self.dbname, safe='')}"
+        return f"{url}?{self.query}" if self.query else url
+
+    @property
+    def sslmode(self) -> str | None:
+        return parse_qs(self.query).get("sslmode", [None])[-1]
 
     @property
     def display_url(self) -> str:
@@ -54,13 +61,16 @@ class Target:
 
     def libpq_env(self) -> dict[str, str]:
         """``PG*`` variables for psql, dbt's profile and other libpq clients."""
-        return {
+        env = {
             "PGHOST": self.host,
             "PGPORT": str(self.port),
             "PGUSER": self.user,
             "PGPASSWORD": self.password,
             "PGDATABASE": self.dbname,
         }
+        if self.sslmode:
+            env["PGSSLMODE"] = self.sslmode
+        return env
 
     def airflow_conn_uri(self) -> str:
         """The same target as an Airflow connection URI (``AIRFLOW_CONN_WAREHOUSE``)."""
@@ -85,6 +95,7 @@ def target_from_url(url: str, *, embedded: bool = False) -> Target:
         password=unquote(parts.password or ""),
         dbname=unquote(parts.path.lstrip("/")) or "postgres",
         embedded=embedded,
+        query=parts.query,
     )
 
 
@@ -107,7 +118,11 @@ def connect(target: Target, *, autocommit: bool = False, connect_timeout: int = 
     try:
         return psycopg.connect(target.url, autocommit=autocommit, connect_timeout=connect_timeout)
     except psycopg.OperationalError as exc:
-        hint = "run `ttw warehouse start`" if target.embedded else "check TTW_WAREHOUSE_URL and that the server is up"
+        hint = (
+            "run `ttw warehouse start`"
+            if target.embedded
+            else "check the warehouse URL or connection and that the server is up"
+        )
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TTWError(f"cannot reach the warehouse at {target.display_url}: {first_line} ({hint})") from None
 
@@ -121,10 +136,18 @@ def is_reachable(target: Target) -> bool:
 
 
 def ensure_schemas(target: Target) -> None:
-    """Create the warehouse schemas (idempotent)."""
+    """Create the warehouse schemas that are missing (idempotent).
+
+    Existing schemas are looked up first: ``create schema if not exists`` needs CREATE on
+    the database even when the schema exists, which a least-privilege role lacks.
+    """
     with connect(target, autocommit=True) as conn:
+        existing = {
+            r[0] for r in conn.execute("select nspname from pg_namespace where nspname = any(%s)", (list(SCHEMAS),))
+        }
         for schema in SCHEMAS:
-            conn.execute(f"create schema if not exists {schema}")
+            if schema not in existing:
+                conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
 
 
 def layer_counts(target: Target) -> list[tuple[str, str, int]]:
@@ -136,7 +159,13 @@ def layer_counts(target: Target) -> list[tuple[str, str, int]]:
             (list(SCHEMAS), list(SCHEMAS)),
         ).fetchall()
         return [
-            (schema, name, conn.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[0])
+            (
+                schema,
+                name,
+                conn.execute(
+                    sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+                ).fetchone()[0],
+            )
             for schema, name in relations
         ]
 
@@ -228,6 +257,16 @@ def _pg_ctl(settings: Settings, args: list[str], *, check: bool = True) -> subpr
     )
 
 
+def serves_data_dir(target: Target, pgdata: Path) -> bool:
+    """True when the server at ``target`` is the one whose data is ``pgdata``."""
+    try:
+        with connect(target, connect_timeout=3) as conn:
+            found = conn.execute("show data_directory").fetchone()[0]
+    except (TTWError, psycopg.Error):
+        return False
+    return Path(found).resolve() == pgdata.resolve()
+
+
 def embedded_running(settings: Settings) -> bool:
     if not (settings.pgdata / "PG_VERSION").exists():
         return False
@@ -266,7 +305,8 @@ def start_embedded(settings: Settings) -> Target:
             raise TTWError(f"initdb failed for {pgdata}: {result.stderr.strip() or result.stdout.strip()}")
     if not embedded_running(settings):
         log = pgdata / "server.log"
-        options = f"-h 127.0.0.1 -p {target.port} -k {pgdata}"
+        # TCP on loopback only, no Unix socket (so no path goes through pg_ctl's shell)
+        options = f"-h 127.0.0.1 -p {int(target.port)} -c unix_socket_directories=''"
         result = _pg_ctl(settings, ["-w", "-t", "60", "-l", str(log), "-o", options, "start"], check=False)
         if result.returncode != 0:
             tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []
@@ -277,7 +317,7 @@ def start_embedded(settings: Settings) -> Target:
     with connect(replace(target, dbname="postgres"), autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (target.dbname,)).fetchone()
         if not exists:
-            conn.execute(f'create database "{target.dbname}"')
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(target.dbname)))
     ensure_schemas(target)
     return target
 
@@ -317,11 +357,4 @@ def target_from_airflow(conn_id: str = "warehouse") -> Target:
     conn = Connection.get(conn_id)
     if not conn.host:
         raise TTWError(f"Airflow connection {conn_id!r} has no host: set AIRFLOW_CONN_WAREHOUSE")
-    return Target(
-        host=conn.host,
-        port=int(conn.port or 5432),
-        user=conn.login or EMBEDDED_SUPERUSER,
-        password=conn.password or "",
-        dbname=conn.schema or "postgres",
-        embedded=False,
-    )
+    return target_from_url(conn.get_uri())

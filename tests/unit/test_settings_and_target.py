@@ -43,3 +43,11 @@ def test_a_url_that_is_not_postgres_is_a_clear_error(url):
 def test_bad_port_is_a_clear_error():
     with pytest.raises(TTWError, match="invalid port"):
         target_from_url("postgresql://u:pw@host:99999/db")
+
+
+def test_url_parameters_such_as_sslmode_are_kept():
+    target = target_from_url("postgresql://etl:pw@db.example:5432/dw?sslmode=verify-full&application_name=ttw")
+    assert target.url == "postgresql://etl:pw@db.example:5432/dw?sslmode=verify-full&application_name=ttw"
+    assert target.sslmode == "verify-full"
+    assert target.libpq_env()["PGSSLMODE"] == "verify-full"
+    assert target.airflow_conn_uri().startswith("postgres://etl:pw@db.example:5432/dw?sslmode=verify-full")

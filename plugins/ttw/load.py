@@ -9,7 +9,8 @@ Every raw table holds each source field as text plus load metadata:
 
 A batch is one file. It commits atomically (the ledger row and the data in one
 transaction), and a file whose SHA-256 already has a loaded batch of the same family is
-skipped. The metadata columns are filled by column defaults that read transaction-local
+skipped (the file is hashed as it streams, and the batch rolled back when the hash is
+already known). The metadata columns are filled by column defaults that read transaction-local
 settings, so the file's bytes stream to ``COPY`` without a Python loop over rows.
 """
 
@@ -39,7 +40,7 @@ create table if not exists ops.load_batches (
     loaded_at timestamptz not null default now()
 );
 create unique index if not exists load_batches_one_per_content
-    on ops.load_batches (source_family, content_hash);
+    on ops.load_batches (source_family, content_hash) where content_hash <> '';
 """
 
 
@@ -112,12 +113,12 @@ def ensure_raw_table(conn: psycopg.Connection, table: RawTable) -> None:
     )
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+class _AlreadyLoaded(Exception):
+    """Raised inside a batch's transaction to roll it back: identical content is loaded."""
+
+    def __init__(self, batch_id: int) -> None:
+        super().__init__(batch_id)
+        self.batch_id = batch_id
 
 
 def copy_csv_file(
@@ -136,49 +137,60 @@ def copy_csv_file(
     drops a byte-order mark. Identical content already loaded for ``family`` is skipped.
     """
     source = str(path)
-    content_hash = file_sha256(path)
-    with conn.transaction():
-        # One loader per raw table at a time: the row-number sequence is reset per batch.
-        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.qualified,))
-        seen = conn.execute(
-            "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
-            (family, content_hash),
-        ).fetchone()
-        if seen:
-            return BatchResult(source, seen[0], 0, 0, skipped=True)
-        batch_id = conn.execute(
-            "insert into ops.load_batches (source_family, source_uri, content_hash, rows_received, rows_loaded)"
-            " values (%s, %s, %s, 0, 0) returning batch_id",
-            (family, source, content_hash),
-        ).fetchone()[0]
-        conn.execute("select set_config('ttw.batch_id', %s, true)", (str(batch_id),))
-        conn.execute("select set_config('ttw.source_file', %s, true)", (source,))
-        conn.execute(sql.SQL("select setval({}, 1, false)").format(sql.Literal(table.qualified + "__row_seq")))
-        statement = sql.SQL(
-            "copy {table} ({columns}) from stdin with (format csv, header true, encoding {enc})"
-        ).format(
-            table=table.ident,
-            columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-            enc=sql.Literal(encoding),
-        )
-        try:
-            with conn.cursor() as cur:
-                with cur.copy(statement) as copy, path.open("rb") as handle:
-                    handle.seek(skip_bytes)
-                    while chunk := handle.read(CHUNK):
-                        copy.write(chunk)
-                received = cur.rowcount
-        except psycopg.errors.DataError as exc:
-            raise TTWError(f"{path}: {_copy_error(exc)}") from None
-        loaded = conn.execute(
-            sql.SQL("select count(*) from {} where _batch_id = %s").format(table.ident), (batch_id,)
-        ).fetchone()[0]
-        if loaded != received:
-            raise TTWError(f"{path}: row accounting failed, {received} rows received but {loaded} in {table.qualified}")
-        conn.execute(
-            "update ops.load_batches set rows_received = %s, rows_loaded = %s where batch_id = %s",
-            (received, loaded, batch_id),
-        )
+    try:
+        with conn.transaction():
+            # One loader per raw table at a time: the row-number sequence is reset per batch.
+            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.qualified,))
+            batch_id = conn.execute(
+                "insert into ops.load_batches (source_family, source_uri, content_hash, rows_received, rows_loaded)"
+                " values (%s, %s, '', 0, 0) returning batch_id",
+                (family, source),
+            ).fetchone()[0]
+            conn.execute("select set_config('ttw.batch_id', %s, true)", (str(batch_id),))
+            conn.execute("select set_config('ttw.source_file', %s, true)", (source,))
+            conn.execute(sql.SQL("select setval({}, 1, false)").format(sql.Literal(table.qualified + "__row_seq")))
+            statement = sql.SQL("copy {table} ({columns}) from stdin with (format csv, header true, encoding {enc})")
+            statement = statement.format(
+                table=table.ident,
+                columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                enc=sql.Literal(encoding),
+            )
+            # the file is read once: hashed as it streams to COPY
+            digest = hashlib.sha256()
+            try:
+                with conn.cursor() as cur:
+                    with cur.copy(statement) as copy, path.open("rb") as handle:
+                        head = handle.read(skip_bytes)
+                        digest.update(head)
+                        while chunk := handle.read(CHUNK):
+                            digest.update(chunk)
+                            copy.write(chunk)
+                    received = cur.rowcount
+            except psycopg.errors.DataError as exc:
+                raise TTWError(f"{path}: {_copy_error(exc)}") from None
+            content_hash = digest.hexdigest()
+            seen = conn.execute(
+                "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
+                (family, content_hash),
+            ).fetchone()
+            if seen:
+                raise _AlreadyLoaded(seen[0])
+            # rows in raw for the batch, counted back after COPY: nothing lost between the
+            # stream and the commit
+            loaded = conn.execute(
+                sql.SQL("select count(*) from {} where _batch_id = %s").format(table.ident), (batch_id,)
+            ).fetchone()[0]
+            if loaded != received:
+                raise TTWError(
+                    f"{path}: row accounting failed, {received} rows received but {loaded} in {table.qualified}"
+                )
+            conn.execute(
+                "update ops.load_batches set content_hash = %s, rows_received = %s, rows_loaded = %s"
+                " where batch_id = %s",
+                (content_hash, received, loaded, batch_id),
+            )
+    except _AlreadyLoaded as done:
+        return BatchResult(source, done.batch_id, 0, 0, skipped=True)
     return BatchResult(source, batch_id, received, loaded, skipped=False)
 
 

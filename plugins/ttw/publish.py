@@ -1,34 +1,65 @@
 """Publish: copy the audited ``marts_build`` tables into ``marts`` in one transaction.
 
-BI tools read ``marts`` only. dbt writes ``marts_build``; after its tests pass, every table
-there is copied into ``marts`` inside a single transaction, so a reader sees the previous
-publish or the new one, never a mix.
+BI tools read ``marts`` only. dbt writes ``marts_build``; publishing copies the mart
+models of the last ``dbt build`` into ``marts`` inside a single transaction, so a reader
+sees the previous publish or the new one, never a mix. It refuses when that build did not
+pass (a failed model or test), when there is no build, or when it would publish nothing.
 """
 
 from __future__ import annotations
 
+import json
+
 from psycopg import sql
 
+from ttw.errors import TTWError
+from ttw.settings import Settings
 from ttw.warehouse import Target, connect
 
-
-def published_tables(target: Target, schema: str = "marts_build") -> list[str]:
-    with connect(target) as conn:
-        rows = conn.execute(
-            "select table_name from information_schema.tables where table_schema = %s and table_type = 'BASE TABLE'"
-            " order by table_name",
-            (schema,),
-        ).fetchall()
-    return [r[0] for r in rows]
+BUILD_SCHEMA = "marts_build"
+FAILED = {"error", "fail", "runtime error"}
 
 
-def publish(target: Target) -> dict[str, int]:
-    """Replace ``marts`` with the tables of ``marts_build``; returns rows per published table."""
+def audited_models(settings: Settings) -> list[str]:
+    """The tables the last dbt build made in ``marts_build``; an error unless it fully passed."""
+    target_dir = settings.home_dir / "dbt" / "target"
+    try:
+        results = json.loads((target_dir / "run_results.json").read_text())
+        manifest = json.loads((target_dir / "manifest.json").read_text())
+    except FileNotFoundError:
+        raise TTWError(f"no dbt build results in {target_dir}: run `ttw build` before publishing") from None
+    if results.get("args", {}).get("which") != "build":
+        raise TTWError("the last dbt command was not `dbt build`: run `ttw build` before publishing")
+    failed = [r["unique_id"] for r in results["results"] if r["status"] in FAILED]
+    if failed:
+        raise TTWError(f"the last dbt build did not pass ({', '.join(failed[:5])}): not publishing")
+    return sorted(
+        node["alias"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["schema"] == BUILD_SCHEMA
+        and node["config"]["materialized"] in ("table", "incremental")
+    )
+
+
+def publish(settings: Settings, target: Target) -> dict[str, int]:
+    """Replace ``marts`` with the audited tables of ``marts_build``; returns rows per table."""
+    tables = audited_models(settings)
+    if not tables:
+        raise TTWError("the last dbt build made no mart tables: nothing to publish")
     counts: dict[str, int] = {}
-    tables = published_tables(target)
     with connect(target) as conn, conn.transaction():
-        conn.execute("create schema if not exists marts")
-        for name in published_tables(target, "marts"):
+        present = {
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = %s", (BUILD_SCHEMA,)
+            )
+        }
+        missing = [t for t in tables if t not in present]
+        if missing:
+            raise TTWError(f"{BUILD_SCHEMA} lacks {', '.join(missing)}: run `ttw build` before publishing")
+        published = [r[0] for r in conn.execute("select tablename from pg_tables where schemaname = 'marts'")]
+        for name in published:
             if name not in tables:
                 conn.execute(sql.SQL("drop table marts.{}").format(sql.Identifier(name)))
         for name in tables:

@@ -45,6 +45,7 @@ def test_every_record_lands_once_with_its_load_metadata(clean_target, sample_con
     assert (batch.rows_received, batch.rows_loaded) == (len(expected), len(expected))
 
     rows = raw_rows(clean_target)
+    assert len(expected) == 62
     assert [(r[0], r[1], r[2]) for r in rows] == [(e[0], e[15], e[4]) for e in expected]
     assert {r[3] for r in rows} == {batch.batch_id}
     assert {r[4] for r in rows} == {str(sample_contracts)}

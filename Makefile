@@ -6,8 +6,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# uv from PATH, else the copy pip installs for this user (`python3 -m uv` runs it).
-UV := $(shell command -v uv >/dev/null 2>&1 && echo uv || echo "$(PYTHON) -m uv")
+# uv from PATH, else a private copy in .venv-tools (pip into a venv of its own works
+# even where the system Python refuses `pip install --user`, PEP 668).
+TOOLS := .venv-tools
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 STAMP := $(VENV)/.installed
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
@@ -20,9 +22,12 @@ export GX_ANALYTICS_ENABLED := False
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml uv.lock
-	@if ! command -v uv >/dev/null 2>&1 && ! $(PYTHON) -m uv --version >/dev/null 2>&1; then \
-		echo "installing uv with pip"; $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv; fi
+$(TOOLS)/bin/uv:
+	@echo "uv not found: installing it with pip into $(TOOLS)"
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
@@ -56,4 +61,4 @@ warehouse-stop: $(STAMP) ## Stop the embedded warehouse
 
 clean: ## Stop the warehouse and remove .venv and .ttw
 	-@[ -x $(BIN)/ttw ] && $(BIN)/ttw warehouse stop
-	rm -rf $(VENV) .ttw
+	rm -rf $(VENV) $(TOOLS) .ttw

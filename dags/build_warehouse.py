@@ -23,7 +23,7 @@ from ttw.assets import MARTS, RAW_REGISTRY_CONTRACTS
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
     tags=["ttw", "dbt", "publish"],
-    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=1), "retry_exponential_backoff": True},
+    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=1), "retry_exponential_backoff": 2.0},
     params={"full_refresh": Param(False, type="boolean", description="Rebuild incremental models from scratch.")},
     doc_md=__doc__,
 )
@@ -40,9 +40,10 @@ def build_warehouse():
     @task(outlets=[MARTS])
     def publish_marts() -> dict:
         from ttw.publish import publish
+        from ttw.settings import get_settings
         from ttw.warehouse import target_from_airflow
 
-        return publish(target_from_airflow())
+        return publish(get_settings(), target_from_airflow())
 
     dbt_build() >> publish_marts()
 

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ttw.errors import TTWError
-from ttw.settings import PROJECT_ROOT, disable_telemetry, get_settings
+from ttw.settings import disable_telemetry, get_settings
 
 app = typer.Typer(
     help="Tech Transfer Warehouse: contract registry, platform exports and center reports into PostgreSQL, "
@@ -34,7 +34,7 @@ app.add_typer(ingest_app, name="ingest")
 out = Console()
 err = Console(stderr=True)
 
-SAMPLE_CONTRACTS = PROJECT_ROOT / "plugins" / "ttw" / "samples" / "contracts_sample.csv"
+SAMPLE_CONTRACTS = Path(__file__).parent / "samples" / "contracts_sample.csv"
 
 
 # --- warehouse ------------------------------------------------------------------------
@@ -62,15 +62,27 @@ def warehouse_stop() -> None:
 @warehouse_app.command("status")
 def warehouse_status() -> None:
     """Say whether the warehouse is up; exit 1 when it is not."""
-    from ttw.warehouse import is_reachable, resolve_target
+    from ttw.warehouse import is_reachable, resolve_target, serves_data_dir
 
     settings = get_settings()
     target = resolve_target(settings)
-    kind = f"embedded, data in {settings.pgdata}" if target.embedded else "external"
+    if target.embedded:
+        if serves_data_dir(target, settings.pgdata):
+            out.print(f"running: {target.display_url} (embedded, data in {settings.pgdata})", soft_wrap=True)
+            return
+        if is_reachable(target):
+            out.print(
+                f"not running: port {target.port} is taken by another PostgreSQL, not the one with data in "
+                f"{settings.pgdata} (set TTW_WAREHOUSE_PORT)",
+                soft_wrap=True,
+            )
+            raise typer.Exit(1)
+        out.print(f"not running: {target.display_url} (embedded, data in {settings.pgdata})", soft_wrap=True)
+        raise typer.Exit(1)
     if is_reachable(target):
-        out.print(f"running: {target.display_url} ({kind})")
+        out.print(f"running: {target.display_url} (external)", soft_wrap=True)
         return
-    out.print(f"not running: {target.display_url} ({kind})")
+    out.print(f"not running: {target.display_url} (external)", soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -134,7 +146,8 @@ def publish_cmd() -> None:
     from ttw.publish import publish
     from ttw.warehouse import ensure_warehouse
 
-    counts = publish(ensure_warehouse(get_settings()))
+    settings = get_settings()
+    counts = publish(settings, ensure_warehouse(settings))
     for name, rows in counts.items():
         out.print(f"marts.{name}: {rows} rows")
 
@@ -212,11 +225,18 @@ def demo_cmd() -> None:
 
 
 def main() -> None:
+    import psycopg
+
     disable_telemetry()
     try:
         app()
     except TTWError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True, markup=True)
+        sys.exit(1)
+    except psycopg.Error as exc:
+        # a database refusal (permissions, lost connection) is the user's to act on: one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        err.print(f"[red]database error:[/red] {first}", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 
 from ttw.errors import TTWError
-from ttw.settings import PROJECT_ROOT, TELEMETRY_OFF, Settings
+from ttw.settings import TELEMETRY_OFF, Settings
 from ttw.warehouse import Target
 
 
@@ -32,7 +32,7 @@ def airflow_env(settings: Settings, target: Target) -> dict[str, str]:
             "TTW_HOME": str(settings.home_dir),
             "AIRFLOW_HOME": str(settings.airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.plugins_dir),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__API__HOST": "127.0.0.1",

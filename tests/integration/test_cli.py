@@ -68,3 +68,24 @@ def test_airflow_environment_finds_the_projects_airflow_first(tmp_path, monkeypa
     assert env["AIRFLOW_CONN_WAREHOUSE"] == "postgres://etl:pw@db.example:5432/dw"
     assert env["AIRFLOW_HOME"] == str(tmp_path.resolve() / "airflow")
     assert env["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] == "False"
+
+
+def test_embedded_lifecycle_through_the_entry_point(tmp_path, unused_port):
+    env = {"TTW_HOME": str(tmp_path / "home"), "TTW_WAREHOUSE_PORT": str(unused_port), "TTW_WAREHOUSE_URL": ""}
+    assert run("warehouse", "status", **env).returncode == 1
+    started = run("warehouse", "start", **env)
+    try:
+        assert started.returncode == 0, started.stderr
+        assert f"127.0.0.1:{unused_port}/ttw" in started.stdout
+        status = run("warehouse", "status", **env)
+        assert status.returncode == 0
+        assert status.stdout.startswith("running:")
+        assert run("warehouse", "url", **env).stdout.strip() == f"postgresql://postgres@127.0.0.1:{unused_port}/ttw"
+        # another TTW_HOME pointed at the same port sees a server that is not its own
+        other = run("warehouse", "status", **{**env, "TTW_HOME": str(tmp_path / "other")})
+        assert other.returncode == 1
+        assert "is taken by another PostgreSQL" in other.stdout
+    finally:
+        stopped = run("warehouse", "stop", **env)
+    assert stopped.stdout.strip() == "warehouse stopped"
+    assert run("warehouse", "status", **env).returncode == 1

@@ -73,6 +73,26 @@ def clean_target(target):
     return target
 
 
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated dataset (scale 0.05), made once per session."""
+    from ttw.generate import generate
+
+    root = tmp_path_factory.mktemp("generated-small")
+    generate(root, scale=0.05, seed=7)
+    return root
+
+
+@pytest.fixture(scope="session")
+def qingdao_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The calibrated Qingdao sample (scale 1, default seed), made once per session."""
+    from ttw.generate import generate
+
+    root = tmp_path_factory.mktemp("generated-scale1")
+    generate(root, scale=1.0, seed=42)
+    return root
+
+
 @pytest.fixture
 def sample_contracts(tmp_path: Path) -> Path:
     """A private copy of the sample export (tests may rewrite it)."""

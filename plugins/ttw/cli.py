@@ -28,8 +28,12 @@ app = typer.Typer(
 )
 warehouse_app = typer.Typer(help="The warehouse PostgreSQL: embedded server under $TTW_HOME, or TTW_WAREHOUSE_URL.")
 ingest_app = typer.Typer(help="Load upstream deliveries into the raw layer.")
+platform_app = typer.Typer(help="The sample platform API server (DESIGN §5.2).")
+bench_app = typer.Typer(help="Benchmarks: measured figures with the command that reproduces them.")
+app.add_typer(bench_app, name="bench")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(platform_app, name="platform")
 
 out = Console()
 err = Console(stderr=True)
@@ -102,6 +106,152 @@ def warehouse_psql(ctx: typer.Context) -> None:
     target = resolve_target(get_settings())
     env = {**os.environ, **target.libpq_env()}
     os.execve(str(psql_path()), [str(psql_path()), *ctx.args], env)
+
+
+# --- upstream samples -----------------------------------------------------------------
+
+
+@app.command("generate")
+def generate_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the dataset into.")],
+    scale: Annotated[float, typer.Option(help="1 = Qingdao-sized; figures scale linearly (100 ≈ national).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed and scale, same bytes.")] = 42,
+    years: Annotated[str, typer.Option(help="FIRST-LAST, e.g. 2021-2025.")] = "2021-2025",
+    defect_rate: Annotated[float, typer.Option(help="Share of rows and workbooks damaged on purpose.")] = 0.01,
+) -> None:
+    """Write a deterministic Qingdao sample: registry exports, rosters, reports, platform data, manifest."""
+    import time
+    from collections import Counter
+
+    from ttw.generate import generate
+
+    started = time.perf_counter()
+    manifest = generate(out_dir, scale=scale, seed=seed, years=years, defect_rate=defect_rate)
+    elapsed = time.perf_counter() - started
+    files, rows = Counter(), Counter()
+    for relpath, count in manifest.files.items():
+        folder = relpath.split("/")[0]
+        files[folder] += 1
+        rows[folder] += count
+    table = Table(title=f"ttw generate --scale {scale} --seed {seed} --years {years}")
+    for column in ("folder", "files", "rows"):
+        table.add_column(column, justify="left" if column == "folder" else "right")
+    for folder in sorted(files):
+        table.add_row(folder, str(files[folder]), str(rows[folder]))
+    out.print(table)
+    kinds = Counter(d["kind"] for d in manifest.defects)
+    out.print(
+        f"defects: {len(manifest.defects)} (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) + ")",
+        soft_wrap=True,
+    )
+    out.print(
+        f"corrected re-exports: {len(manifest.corrections)}; centers without a report: {len(manifest.missing_reports)}",
+        soft_wrap=True,
+    )
+    out.print(
+        f"written to {out_dir.resolve()} in {elapsed:.1f} s; defects are listed in _manifest.json", soft_wrap=True
+    )
+
+
+@platform_app.command("serve")
+def platform_serve_cmd(
+    data: Annotated[Path, typer.Option("--data", help="A generated dataset (or its platform/ folder).")],
+    host: Annotated[str, typer.Option(help="Interface to bind; loopback unless you mean otherwise.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    token: Annotated[
+        str | None, typer.Option(help="Bearer token (default: TTW_PLATFORM_TOKEN, else a new one).")
+    ] = None,
+    as_of: Annotated[str | None, typer.Option(help="Serve the data as it stood at this ISO 8601 time.")] = None,
+    rate_limit_every: Annotated[int, typer.Option(help="Answer every Nth data request 429.")] = 0,
+    retry_after: Annotated[int, typer.Option(help="Retry-After seconds sent with a 429.")] = 1,
+    error_rate: Annotated[float, typer.Option(help="Share of data requests answered 500/503.")] = 0.0,
+    slow_rate: Annotated[float, typer.Option(help="Share of data requests answered slowly.")] = 0.0,
+    slow_seconds: Annotated[float, typer.Option(help="Delay of a slow answer.")] = 2.0,
+    repeat: Annotated[int, typer.Option(help="Records of a page repeated at the start of the next.")] = 0,
+    fault_seed: Annotated[int, typer.Option(help="Seed of the fault dice.")] = 0,
+) -> None:
+    """Serve generated platform data over HTTP: bearer auth, updated_since, cursors, faults on request."""
+    import datetime as dt
+    import ipaddress
+    import secrets
+
+    from ttw.platform_server import Faults, serve
+
+    settings = get_settings()
+    made_up = not (token or settings.platform_token)
+    token = token or settings.platform_token or secrets.token_urlsafe(24)
+    when = None
+    if as_of:
+        try:
+            when = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        except ValueError:
+            raise TTWError(f"--as-of {as_of!r}: expected an ISO 8601 time with a zone") from None
+        if when.tzinfo is None:
+            raise TTWError(f"--as-of {as_of!r}: expected an ISO 8601 time with a zone")
+    faults = Faults(rate_limit_every, retry_after, error_rate, slow_rate, slow_seconds, repeat, fault_seed)
+    server = serve(data, host=host, port=port, token=token, faults=faults, as_of=when)
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        err.print(f"[yellow]warning:[/yellow] serving on {host}, reachable from other machines", soft_wrap=True)
+    out.print(f"serving {data} on {server.base_url} (Ctrl-C stops)", soft_wrap=True)
+    if made_up:  # a token given by the user is never printed
+        out.print(f"bearer token (made up for this run): {token}", soft_wrap=True)
+    for platform, resources in server.data.resources.items():
+        out.print(f"  {server.base_url}/{platform}/api/v1/{{{','.join(resources)}}}", soft_wrap=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        out.print("stopped")
+    finally:
+        server.server_close()
+
+
+# --- benchmarks -----------------------------------------------------------------------
+
+
+@bench_app.command("generate")
+def bench_generate_cmd(
+    scale: Annotated[float, typer.Option(help="Dataset scale.")] = 10.0,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 42,
+    years: Annotated[str, typer.Option(help="FIRST-LAST.")] = "2021-2025",
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where to write (default: $TTW_HOME/bench/...).")
+    ] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
+) -> None:
+    """Generation throughput and peak memory of `ttw generate`, beside a bare csv.writer floor."""
+    import json
+    import shutil
+
+    from ttw.bench.generate import run
+
+    target_dir = out_dir or get_settings().home_dir / "bench" / f"generate-scale{scale:g}"
+    if out_dir is None and target_dir.exists():
+        shutil.rmtree(target_dir)
+    figures = run(target_dir, scale, seed, years)
+    table = Table(title=figures["command"])
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key in (
+        "seconds",
+        "peak_rss_mib",
+        "bytes_written",
+        "mb_per_s",
+        "registry_rows_per_s",
+        "report_workbooks_per_s",
+        "reference_csv_writer_seconds_for_registry_rows",
+        "ratio_generate_to_csv_floor",
+        "defects",
+    ):
+        table.add_row(key, str(figures[key]))
+    for folder, counts in figures["outputs"].items():
+        table.add_row(f"{folder} files / rows", f"{counts['files']} / {counts['rows']}")
+    out.print(table)
+    if json_path:
+        json_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
 
 
 # --- pipeline steps -------------------------------------------------------------------

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     )
     warehouse_port: int = Field(default=55432, description="Loopback TCP port of the embedded server.")
     warehouse_db: str = Field(default="ttw", description="Database name inside the embedded server.")
+    platform_token: str | None = Field(
+        default=None, description="Bearer token of the platform API (the sample server's, or a real platform's)."
+    )
     project_dir: Path = Field(
         default=PROJECT_ROOT,
         description="The checkout holding dags/, dbt_project/ and expectations/ (needed when ttw is installed "

@@ -19,7 +19,18 @@ def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_the_commands():
     result = run("--help")
     assert result.returncode == 0
-    for command in ("warehouse", "ingest", "build", "publish", "demo", "airflow", "run-dag"):
+    for command in (
+        "warehouse",
+        "generate",
+        "platform",
+        "ingest",
+        "build",
+        "publish",
+        "demo",
+        "airflow",
+        "run-dag",
+        "bench",
+    ):
         assert command in result.stdout
     warehouse_help = run("warehouse", "--help").stdout
     for sub in ("start", "stop", "status", "url", "psql"):

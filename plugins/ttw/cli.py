@@ -233,23 +233,44 @@ def bench_generate_cmd(
         shutil.rmtree(target_dir)
     figures = run(target_dir, scale, seed, years)
     table = Table(title=figures["command"])
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    for key in (
-        "seconds",
-        "peak_rss_mib",
-        "bytes_written",
-        "mb_per_s",
-        "registry_rows_per_s",
-        "report_workbooks_per_s",
-        "reference_csv_writer_seconds_for_registry_rows",
-        "ratio_generate_to_csv_floor",
-        "defects",
-    ):
-        table.add_row(key, str(figures[key]))
-    for folder, counts in figures["outputs"].items():
-        table.add_row(f"{folder} files / rows", f"{counts['files']} / {counts['rows']}")
+    for column in ("stage", "seconds", "output", "per second", "floor (s)", "ratio to floor"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    stages = figures["stages"]
+    rows = (
+        ("centers", stages["centers"], f"{stages['centers']['roster_rows']} roster rows", "", "", ""),
+        (
+            "registry",
+            stages["registry"],
+            f"{stages['registry']['rows']} rows",
+            stages["registry"]["rows_per_s"],
+            stages["registry"]["floor_csv_writer_seconds"],
+            stages["registry"]["ratio_to_floor"],
+        ),
+        (
+            "reports",
+            stages["reports"],
+            f"{stages['reports']['workbooks']} workbooks",
+            stages["reports"]["workbooks_per_s"],
+            "",
+            "",
+        ),
+        (
+            "platform",
+            stages["platform"],
+            f"{stages['platform']['records']} records",
+            stages["platform"]["records_per_s"],
+            stages["platform"]["floor_json_dumps_seconds"],
+            stages["platform"]["ratio_to_floor"],
+        ),
+    )
+    for name, stage, output, rate, floor, ratio in rows:
+        table.add_row(name, str(stage["seconds"]), output, str(rate), str(floor), str(ratio))
     out.print(table)
+    out.print(
+        f"total {figures['seconds']} s, peak RSS {figures['peak_rss_mib']} MiB, "
+        f"{figures['megabytes_written']} MB written ({figures['mb_per_s']} MB/s), {figures['defects']} defects listed",
+        soft_wrap=True,
+    )
     if json_path:
         json_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
 

@@ -6,6 +6,7 @@ Same seed and scale, same bytes (xlsx included). Every figure scales linearly wi
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from ttw.errors import TTWError
@@ -17,6 +18,20 @@ from ttw.generate.platform import generate_platform
 from ttw.generate.registry import generate_registry
 
 DEFAULT_YEARS = "2021-2025"
+
+
+class _StageClock:
+    """Seconds per stage into ``timings`` (kept out of the manifest, which must be reproducible)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self.timings is not None:
+            self.timings[stage] = round(now - self.last, 3)
+        self.last = now
 
 
 def parse_years(text: str) -> list[int]:
@@ -33,8 +48,15 @@ def parse_years(text: str) -> list[int]:
 
 
 def generate(
-    out: Path, *, scale: float = 1.0, seed: int = 42, years: str = DEFAULT_YEARS, defect_rate: float = 0.01
+    out: Path,
+    *,
+    scale: float = 1.0,
+    seed: int = 42,
+    years: str = DEFAULT_YEARS,
+    defect_rate: float = 0.01,
+    timings: dict[str, float] | None = None,
 ) -> Manifest:
+    """Write the dataset into ``out``; ``timings`` (if given) receives seconds per stage."""
     if scale <= 0:
         raise TTWError(f"--scale {scale}: expected a positive number")
     if not 0 <= defect_rate < 0.5:
@@ -44,8 +66,10 @@ def generate(
     manifest = Manifest(seed=seed, scale=scale, years=year_list, defect_rate=defect_rate)
     sizes = pool_sizes(scale)
 
+    clock = _StageClock(timings)
     centers = build_centers(seed, scale, year_list, sizes)
     write_rosters(out, centers, year_list, manifest)
+    clock.lap("centers")
     registry = generate_registry(
         out,
         seed=seed,
@@ -56,7 +80,9 @@ def generate(
         hosts_by_district=hosts_by_district(centers),
         manifest=manifest,
     )
+    clock.lap("registry")
     write_reports(out, centers, year_list, registry.host_stats, seed=seed, defect_rate=defect_rate, manifest=manifest)
+    clock.lap("reports")
     generate_platform(
         out,
         seed=seed,
@@ -66,6 +92,7 @@ def generate(
         match_candidates=registry.match_candidates,
         manifest=manifest,
     )
+    clock.lap("platform")
     manifest.figures = {
         "city_contracts_by_year": {y: round(cal.CITY[y][0] * scale) for y in year_list},
         "city_turnover_yuan_by_year": {y: round(cal.CITY[y][1] * scale) for y in year_list},

@@ -84,6 +84,16 @@ def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def defective_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny dataset where three rows in ten are damaged: every defect path is exercised."""
+    from ttw.generate import generate
+
+    root = tmp_path_factory.mktemp("generated-defective")
+    generate(root, scale=0.02, seed=11, defect_rate=0.3)
+    return root
+
+
+@pytest.fixture(scope="session")
 def qingdao_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The calibrated Qingdao sample (scale 1, default seed), made once per session."""
     from ttw.generate import generate

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import filecmp
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +16,11 @@ from openpyxl import load_workbook
 
 from ttw.codes import PROVINCE_PREFIXES, QINGDAO_DISTRICTS, is_valid_credit_code
 from ttw.errors import TTWError
+from ttw.extract.registry import REQUIRED_VALUES
 from ttw.generate import generate
 from ttw.generate.centers import INDICATORS, SHEETS
 
-REQUIRED = ("registration_no", "contract_type", "contract_amount", "seller_name", "registered_on")
+DATASETS = ["small_dataset", "defective_dataset"]
 
 
 def all_files(root: Path) -> list[str]:
@@ -25,7 +29,13 @@ def all_files(root: Path) -> list[str]:
 
 def test_same_seed_and_scale_give_identical_bytes(small_dataset, tmp_path):
     again = tmp_path / "again"
-    generate(again, scale=0.05, seed=7)
+    # another process with another string-hash seed: no ordering may depend on it
+    subprocess.run(
+        [str(Path(sys.executable).with_name("ttw")), "generate", "--out", str(again), "--scale", "0.05", "--seed", "7"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    )
     files = all_files(small_dataset)
     assert files == all_files(again)
     assert any(f.endswith(".xlsx") for f in files)
@@ -82,6 +92,11 @@ def test_layout_and_formats_follow_the_design(small_dataset):
                 data.decode("gb18030")
                 encodings.add("gb18030")
     assert encodings == {"utf-8", "gb18030"}
+    first_cells = {
+        (small_dataset / f).read_bytes().lstrip(b"\xef\xbb\xbf")[:15] for f in registry if f.endswith(".csv")
+    }
+    assert any(c.startswith(b"registration_no") for c in first_cells)  # English headers
+    assert any(not c.startswith(b"registration_no") for c in first_cells)  # Chinese labels
 
 
 def test_registry_rows_show_every_date_style_and_amount_format(small_dataset):
@@ -109,7 +124,7 @@ def scan_registry_defects(root: Path) -> set[tuple[str, int, str]]:
             amount, tech = parse_amount(row["contract_amount"]), parse_amount(row["tech_transaction_amount"])
             region = row["seller_region_code"]
             signed = parse_date(row["signed_on"])
-            if any(row[c] == "" for c in REQUIRED):
+            if any(row[c] == "" for c in REQUIRED_VALUES):
                 found.add((relpath, number, "missing_required_field"))
             elif row == previous:
                 found.add((relpath, number, "duplicate_row"))
@@ -127,7 +142,9 @@ def scan_registry_defects(root: Path) -> set[tuple[str, int, str]]:
     return found
 
 
-def test_every_registry_defect_in_the_files_is_listed_and_no_other(small_dataset):
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_every_registry_defect_in_the_files_is_listed_and_no_other(dataset, request):
+    small_dataset = request.getfixturevalue(dataset)
     listed = {
         (d["file"], d["row"], d["kind"])
         for d in manifest(small_dataset)["defects"]
@@ -146,7 +163,27 @@ def test_every_registry_defect_in_the_files_is_listed_and_no_other(small_dataset
     }
 
 
-def test_csv_defects_name_the_file_line_and_xlsx_defects_the_cell(small_dataset):
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_file_counts_are_true_and_no_number_repeats_within_a_file_unless_listed(dataset, request):
+    root = request.getfixturevalue(dataset)
+    data = manifest(root)
+    duplicates = {(d["file"], d["row"]) for d in data["defects"] if d["kind"] == "duplicate_row"}
+    for relpath, rows in data["files"].items():
+        if not relpath.startswith("registry/"):
+            continue
+        records = list(registry_rows(root / relpath))
+        assert len(records) == rows, relpath
+        seen: set[str] = set()
+        for number, row in records:
+            number_ = row["registration_no"]
+            if number_ and number_ in seen:
+                assert (relpath, number) in duplicates, (relpath, number)
+            seen.add(number_)
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_csv_defects_name_the_file_line_and_xlsx_defects_the_cell(dataset, request):
+    small_dataset = request.getfixturevalue(dataset)
     for defect in manifest(small_dataset)["defects"]:
         if defect["file"].startswith("registry/"):
             if defect["file"].endswith(".csv"):
@@ -156,7 +193,9 @@ def test_csv_defects_name_the_file_line_and_xlsx_defects_the_cell(small_dataset)
                 assert defect["cell"].endswith(str(defect["row"] + 1))
 
 
-def test_every_report_defect_in_the_workbooks_is_listed_and_no_other(small_dataset):
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_every_report_defect_in_the_workbooks_is_listed_and_no_other(dataset, request):
+    small_dataset = request.getfixturevalue(dataset)
     found = set()
     for relpath in manifest(small_dataset)["files"]:
         if not relpath.startswith("reports/"):
@@ -198,16 +237,22 @@ def test_report_workbooks_have_the_design_layout(small_dataset):
     assert indicators == INDICATORS
 
 
-def test_corrections_repeat_an_earlier_registration_number(small_dataset):
+def test_corrections_come_in_a_later_export_with_other_values(small_dataset):
     data = manifest(small_dataset)
-    seen: dict[str, str] = {}
+    history: dict[str, list[tuple[str, dict]]] = {}
     for relpath in sorted(f for f in data["files"] if f.startswith("registry/")):
         for number, row in registry_rows(small_dataset / relpath):
-            seen.setdefault(row["registration_no"], f"{relpath}:{number}")
+            history.setdefault(row["registration_no"], []).append((f"{relpath}:{number}", row))
     assert data["corrections"]
     for correction in data["corrections"]:
-        first = seen[correction["registration_no"]]
-        assert first != f"{correction['file']}:{correction['row']}", "a correction repeats an earlier row"
+        versions = history[correction["registration_no"]]
+        here = [i for i, (place, _) in enumerate(versions) if place == f"{correction['file']}:{correction['row']}"]
+        assert here, "the correction is where the manifest says"
+        assert here[0] > 0, "a correction follows an earlier version"
+        before_place, before = versions[here[0] - 1]
+        after = versions[here[0]][1]
+        assert Path(before_place.split(":")[0]).stem < Path(correction["file"]).stem  # an earlier month's export
+        assert (before["contract_amount"], before["status"]) != (after["contract_amount"], after["status"])
 
 
 def test_platform_records_carry_id_updated_at_and_deleted(small_dataset):
@@ -232,3 +277,47 @@ def test_platform_records_carry_id_updated_at_and_deleted(small_dataset):
 def test_bad_arguments_are_clear_errors(tmp_path, kwargs, message):
     with pytest.raises(TTWError, match=message):
         generate(tmp_path, **kwargs)
+
+
+def test_output_scales_linearly(small_dataset, tmp_path):
+    double = tmp_path / "double"
+    generate(double, scale=0.1, seed=7)
+    small, large = (
+        sum(r for f, r in manifest(root)["files"].items() if f.startswith("registry/"))
+        for root in (small_dataset, double)
+    )
+    assert large / small == pytest.approx(2, rel=0.1)
+
+
+def test_regenerating_replaces_a_dataset_and_refuses_other_folders(tmp_path):
+    target = tmp_path / "data"
+    generate(target, scale=0.02, seed=1, years="2024")
+    (target / "registry" / "contracts_209901.csv").write_text("stale")
+    generate(target, scale=0.02, seed=1, years="2024")
+    assert not (target / "registry" / "contracts_209901.csv").exists()
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    with pytest.raises(TTWError, match="not empty and holds no generated dataset"):
+        generate(other, scale=0.02, years="2024")
+    assert (other / "keep.txt").read_text() == "mine"
+
+
+def test_report_workbooks_are_the_same_bytes_with_one_worker_or_many(small_dataset, tmp_path):
+    from ttw.generate.centers import build_centers, write_reports
+    from ttw.generate.manifest import Manifest
+    from ttw.generate.orgs import pool_sizes
+
+    centers = build_centers(7, 0.05, [2022], pool_sizes(0.05))
+    outputs = {}
+    for workers in (1, 2):
+        root = tmp_path / f"w{workers}"
+        sheet = Manifest(seed=7, scale=0.05, years=[2022], defect_rate=0.3)
+        write_reports(root, centers, [2022], {}, seed=7, defect_rate=0.3, manifest=sheet, workers=workers, batch_size=3)
+        outputs[workers] = (root, sheet)
+    (one, first), (two, second) = outputs[1], outputs[2]
+    assert (first.files, first.defects, first.missing_reports) == (second.files, second.defects, second.missing_reports)
+    files = sorted(first.files)
+    assert len(files) > 1
+    _, mismatch, errors = filecmp.cmpfiles(one, two, files, shallow=False)
+    assert (mismatch, errors) == ([], [])

@@ -42,6 +42,7 @@ LABELS: dict[str, str] = {
     "联系电话": "contact_phone",
 }
 COLUMNS: tuple[str, ...] = tuple(LABELS.values())
+# columns a file's header must name
 REQUIRED: tuple[str, ...] = (
     "registration_no",
     "contract_type",
@@ -52,6 +53,22 @@ REQUIRED: tuple[str, ...] = (
     "seller_region_code",
     "buyer_name",
     "buyer_region_code",
+    "contract_amount",
+    "tech_transaction_amount",
+    "tech_field",
+    "status",
+)
+
+# columns whose value may never be empty (a foreign buyer has no credit or region code)
+REQUIRED_VALUES: tuple[str, ...] = (
+    "registration_no",
+    "contract_type",
+    "signed_on",
+    "registered_on",
+    "seller_name",
+    "seller_credit_code",
+    "seller_region_code",
+    "buyer_name",
     "contract_amount",
     "tech_transaction_amount",
     "tech_field",

@@ -6,6 +6,7 @@ Same seed and scale, same bytes (xlsx included). Every figure scales linearly wi
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -32,6 +33,22 @@ class _StageClock:
         if self.timings is not None:
             self.timings[stage] = round(now - self.last, 3)
         self.last = now
+
+
+_OUTPUTS = ("registry", "centers", "reports", "platform")
+
+
+def _prepare(out: Path) -> None:
+    """An empty folder, or one holding an earlier dataset (replaced whole, so no stale file survives)."""
+    if out.exists() and not out.is_dir():
+        raise TTWError(f"--out {out}: is a file, expected a folder")
+    if out.exists() and any(out.iterdir()):
+        if not (out / "_manifest.json").exists():
+            raise TTWError(f"--out {out}: folder is not empty and holds no generated dataset; use an empty folder")
+        for name in _OUTPUTS:
+            shutil.rmtree(out / name, ignore_errors=True)
+        (out / "_manifest.json").unlink()
+    out.mkdir(parents=True, exist_ok=True)
 
 
 def parse_years(text: str) -> list[int]:
@@ -62,7 +79,7 @@ def generate(
     if not 0 <= defect_rate < 0.5:
         raise TTWError(f"--defect-rate {defect_rate}: expected a share between 0 and 0.5")
     year_list = parse_years(years)
-    out.mkdir(parents=True, exist_ok=True)
+    _prepare(out)
     manifest = Manifest(seed=seed, scale=scale, years=year_list, defect_rate=defect_rate)
     sizes = pool_sizes(scale)
 

@@ -33,6 +33,10 @@ class Manifest:
     missing_reports: list[dict[str, Any]] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
 
+    def by_folder(self) -> dict[str, dict[str, int]]:
+        """Files and rows per top-level folder (registry, centers, reports, platform)."""
+        return totals_by_folder(self.files)
+
     def count(self, relpath: str, rows: int) -> None:
         self.files[relpath] = rows
 
@@ -57,6 +61,15 @@ class Manifest:
         }
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         return path
+
+
+def totals_by_folder(files: dict[str, int]) -> dict[str, dict[str, int]]:
+    totals: dict[str, dict[str, int]] = {}
+    for relpath, rows in files.items():
+        folder = totals.setdefault(relpath.split("/")[0], {"files": 0, "rows": 0})
+        folder["files"] += 1
+        folder["rows"] += rows
+    return totals
 
 
 def read_manifest(out: Path) -> dict[str, Any]:

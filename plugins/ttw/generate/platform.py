@@ -65,9 +65,14 @@ def _versions(rng: random.Random, record: dict, created: dt.datetime, changes: d
         yield {**record, "updated_at": when.isoformat(), "deleted": True}
 
 
-def _party(prefix: str, party: Org) -> dict:
+def _single(record: dict, when: dt.datetime) -> Iterator[dict]:
+    """A record published once and never changed."""
+    yield {**record, "updated_at": when.isoformat(), "deleted": False}
+
+
+def _party(prefix: str, party: Org, day: dt.date) -> dict:
     return {
-        f"{prefix}_name": party.name,
+        f"{prefix}_name": party.name_on(day),
         f"{prefix}_credit_code": party.credit_code,
         f"{prefix}_region_code": party.region_code,
     }
@@ -115,7 +120,7 @@ def generate_platform(
                 record = {
                     "id": record_id("achievements", year, seq),
                     "title": f"{pick_weighted(rng, TECH_FIELDS)}领域新技术成果{seq}",
-                    **_party("owner", owner),
+                    **_party("owner", owner, published),
                     "tech_field": pick_weighted(rng, TECH_FIELDS),
                     "maturity": rng.choice(("实验室", "小试", "中试", "产业化")),
                     "transfer_mode": rng.choice(("转让", "许可", "作价入股", "合作开发")),
@@ -130,7 +135,7 @@ def generate_platform(
                 record = {
                     "id": record_id("demands", year, seq),
                     "title": f"{pick_weighted(rng, TECH_FIELDS)}技术需求{seq}",
-                    **_party("enterprise", enterprise),
+                    **_party("enterprise", enterprise, published),
                     "tech_field": pick_weighted(rng, TECH_FIELDS),
                     "budget": round(rng.lognormvariate(13.5, 0.9), -3),
                     "published_on": published.isoformat(),
@@ -156,7 +161,7 @@ def generate_platform(
                         {
                             "id": achievement_id,
                             "title": f"{contract['tech_field']}成果{achievement_id}",
-                            **_party("owner", seller),
+                            **_party("owner", seller, published),
                             "tech_field": contract["tech_field"],
                             "maturity": "产业化",
                             "transfer_mode": "转让",
@@ -168,44 +173,28 @@ def generate_platform(
                         {},
                     ),
                 )
-                write(
-                    "demands",
-                    iter(
-                        [
-                            {
-                                "id": demand_id,
-                                "title": f"{contract['tech_field']}需求{demand_id}",
-                                **_party("enterprise", buyer),
-                                "tech_field": contract["tech_field"],
-                                "budget": contract["amount"],
-                                "published_on": published.isoformat(),
-                                "deadline": (published + dt.timedelta(days=180)).isoformat(),
-                                "status": "已对接",
-                                "updated_at": _moment(rng, published).isoformat(),
-                                "deleted": False,
-                            }
-                        ]
-                    ),
-                )
+                demand = {
+                    "id": demand_id,
+                    "title": f"{contract['tech_field']}需求{demand_id}",
+                    **_party("enterprise", buyer, published),
+                    "tech_field": contract["tech_field"],
+                    "budget": contract["amount"],
+                    "published_on": published.isoformat(),
+                    "deadline": (published + dt.timedelta(days=180)).isoformat(),
+                    "status": "已对接",
+                }
+                write("demands", _single(demand, _moment(rng, published)))
                 match_seq += 1
-                write(
-                    "matches",
-                    iter(
-                        [
-                            {
-                                "id": record_id("matches", year, match_seq),
-                                "achievement_id": achievement_id,
-                                "demand_id": demand_id,
-                                "matched_on": matched.isoformat(),
-                                "stage": "签约",
-                                "amount": contract["amount"],
-                                "registration_no": contract["registration_no"],
-                                "updated_at": _moment(rng, signed).isoformat(),
-                                "deleted": False,
-                            }
-                        ]
-                    ),
-                )
+                match = {
+                    "id": record_id("matches", year, match_seq),
+                    "achievement_id": achievement_id,
+                    "demand_id": demand_id,
+                    "matched_on": matched.isoformat(),
+                    "stage": "签约",
+                    "amount": contract["amount"],
+                    "registration_no": contract["registration_no"],
+                }
+                write("matches", _single(match, _moment(rng, signed)))
             # the other matches: still talking, or agreed without a registered contract
             for _ in range(n["matches"] - len(registered)):
                 match_seq += 1
@@ -228,7 +217,7 @@ def generate_platform(
                 record = {
                     "id": record_id("challenges", year, seq),
                     "title": f"揭榜挂帅项目：{pick_weighted(rng, TECH_FIELDS)}关键核心技术攻关{seq}",
-                    **_party("issuer", issuer),
+                    **_party("issuer", issuer, published),
                     "tech_field": pick_weighted(rng, TECH_FIELDS),
                     "budget": round(rng.lognormvariate(15, 0.6), -4),
                     "published_on": published.isoformat(),
@@ -237,7 +226,11 @@ def generate_platform(
                     "solver_name": None,
                     "solver_credit_code": None,
                 }
-                solved = {"status": "揭榜", "solver_name": solver.name, "solver_credit_code": solver.credit_code}
+                solved = {
+                    "status": "揭榜",
+                    "solver_name": solver.name_on(published),
+                    "solver_credit_code": solver.credit_code,
+                }
                 write("challenges", _versions(rng, record, _moment(rng, published), solved))
 
             for seq in range(1, n["financing_needs"] + 1):
@@ -246,7 +239,7 @@ def generate_platform(
                 need_id = record_id("financing_needs", year, seq)
                 record = {
                     "id": need_id,
-                    **_party("enterprise", enterprise),
+                    **_party("enterprise", enterprise, published),
                     "amount_requested": round(rng.lognormvariate(15, 0.8), -4),
                     "purpose": rng.choice(("研发投入", "成果转化", "设备购置", "流动资金")),
                     "published_on": published.isoformat(),
@@ -258,7 +251,7 @@ def generate_platform(
                     loan = {
                         "id": record_id("loans", year, seq),
                         "financing_need_id": need_id,
-                        **_party("enterprise", enterprise),
+                        **_party("enterprise", enterprise, issued),
                         "bank_name": rng.choice(_BANKS),
                         "amount": round(record["amount_requested"] * rng.uniform(0.5, 1.0), -4),
                         "annual_rate": round(rng.uniform(2.8, 4.6), 2),

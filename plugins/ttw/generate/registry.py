@@ -18,7 +18,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from ttw.codes import QINGDAO_DISTRICTS
-from ttw.extract.registry import COLUMNS, LABELS
+from ttw.extract.registry import COLUMNS, LABELS, REQUIRED_VALUES
 from ttw.generate import calibration as cal
 from ttw.generate.manifest import Manifest
 from ttw.generate.orgs import Org, org, qingdao_org_in
@@ -62,7 +62,6 @@ ROW_DEFECTS = (
     "duplicate_row",
     "missing_required_field",
 )
-REQUIRED_TO_BLANK = ("registration_no", "contract_type", "contract_amount", "seller_name", "registered_on")
 _SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗")
 _GIVEN = [
     "伟",
@@ -225,6 +224,8 @@ def generate_registry(
             share = cal.MONTH_WEIGHTS[month - 1] / weights_total
             export = _Month(out, year, month, rng)
             days_in_month = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.date(year, month, 1)).days
+            # this month's contracts join the (bounded) pool of correctable ones after its corrections
+            month_rows: deque[dict] = deque(maxlen=recent.maxlen)
             for district, (count, amount) in targets.items():
                 exact = count * share + carry.get(district, 0.0)
                 n = int(exact)
@@ -244,8 +245,8 @@ def generate_registry(
                         hosts_by_district,
                         sequence,
                     )
-                    _emit(export, record, meta, rng, defect_rate, manifest, state, recent, year)
-                    if meta["match_candidate"]:
+                    clean = _emit(export, record, meta, rng, defect_rate, manifest, state, month_rows, year)
+                    if clean and meta["match_candidate"]:
                         seen_candidates += 1
                         if len(reservoir) < wanted_matches:
                             reservoir.append(meta["match"])
@@ -268,8 +269,9 @@ def generate_registry(
                     hosts_by_district,
                     sequence,
                 )
-                _emit(export, record, meta, rng, defect_rate, manifest, state, recent, year)
+                _emit(export, record, meta, rng, defect_rate, manifest, state, month_rows, year)
             _corrections(export, rng, recent, manifest, scale)
+            recent.extend(month_rows)
             export.close()
             manifest.count(export.relpath, export.rows)
         state.match_candidates[year] = reservoir
@@ -366,10 +368,10 @@ def _emit(
     defect_rate: float,
     manifest: Manifest,
     state: RegistryState,
-    recent: deque,
+    month_rows: deque[dict],
     year: int,
-) -> None:
-    """Write a record, maybe damaged on purpose (and listed), and keep the totals."""
+) -> bool:
+    """Write a record, maybe damaged on purpose (and listed), and keep the totals; True if clean."""
     kind = rng.choice(ROW_DEFECTS) if rng.random() < defect_rate else None
     if kind is None or kind == "duplicate_row":
         seller = meta["seller"]
@@ -380,16 +382,17 @@ def _emit(
             if meta["local"]:
                 stats[2] += 1
                 stats[3] += meta["amount"]
-        recent.append(record)
+        month_rows.append(record)
     if kind is None:
         export.write(record)
-        return
+        return True
     damaged = dict(record)
     column = _damage(kind, damaged, rng, meta)
     if kind == "duplicate_row":
         export.write(record)
     export.write(damaged)
     manifest.defect(kind, export.relpath, registration_no=record["registration_no"], **export.where(column))
+    return False
 
 
 def _damage(kind: str, record: dict, rng: random.Random, meta: dict) -> str:
@@ -400,6 +403,7 @@ def _damage(kind: str, record: dict, rng: random.Random, meta: dict) -> str:
         return "tech_transaction_amount"
     if kind == "non_positive_amount":
         record["contract_amount"] = rng.choice(("0", f"-{amount}"))
+        record["tech_transaction_amount"] = record["contract_amount"]  # one defect per row
         return "contract_amount"
     if kind == "unknown_region_code":
         record["seller_region_code"] = rng.choice(("370299", "000000", "990101"))
@@ -415,26 +419,33 @@ def _damage(kind: str, record: dict, rng: random.Random, meta: dict) -> str:
         return "signed_on"
     if kind == "duplicate_row":
         return "registration_no"
-    column = rng.choice(REQUIRED_TO_BLANK)
+    column = rng.choice(REQUIRED_VALUES)
     record[column] = ""
     return column
 
 
 def _corrections(export: _Month, rng: random.Random, recent: deque, manifest: Manifest, scale: float) -> None:
-    """Re-export a few earlier contracts with corrected values: the newest export wins."""
+    """Re-export a few contracts of earlier months with corrected values: the newest export wins.
+
+    ``recent`` holds only earlier months' contracts (this month's join it afterwards).
+    """
     if not recent:
         return
-    for _ in range(min(len(recent), max(1, round(4 * scale)))):
-        original = recent[rng.randrange(len(recent))]
+    for index in sorted(rng.sample(range(len(recent)), min(len(recent), max(1, round(4 * scale))))):
+        original = recent[index]
         corrected = dict(original)
-        if rng.random() < 0.3:
+        if original["status"] == "已登记" and rng.random() < 0.3:
             corrected["status"] = "已撤销"
             change = "status"
         else:
             amount = int(str(original["contract_amount"]).replace(",", "").split(".")[0])
-            corrected["contract_amount"] = str(int(round(amount * rng.uniform(0.8, 1.2), -2)))
-            corrected["tech_transaction_amount"] = str(round(int(corrected["contract_amount"]) * 0.7))
+            new_amount = int(round(amount * rng.uniform(0.8, 1.2), -2))
+            if new_amount == amount:
+                new_amount += 100
+            corrected["contract_amount"] = str(new_amount)
+            corrected["tech_transaction_amount"] = str(round(new_amount * 0.7))
             change = "amount"
+        recent[index] = corrected  # a later month may correct the corrected version again
         export.write(corrected)
         manifest.corrections.append(
             {

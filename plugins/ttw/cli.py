@@ -128,16 +128,11 @@ def generate_cmd(
     started = time.perf_counter()
     manifest = generate(out_dir, scale=scale, seed=seed, years=years, defect_rate=defect_rate)
     elapsed = time.perf_counter() - started
-    files, rows = Counter(), Counter()
-    for relpath, count in manifest.files.items():
-        folder = relpath.split("/")[0]
-        files[folder] += 1
-        rows[folder] += count
     table = Table(title=f"ttw generate --scale {scale} --seed {seed} --years {years}")
     for column in ("folder", "files", "rows"):
         table.add_column(column, justify="left" if column == "folder" else "right")
-    for folder in sorted(files):
-        table.add_row(folder, str(files[folder]), str(rows[folder]))
+    for folder, totals in sorted(manifest.by_folder().items()):
+        table.add_row(folder, str(totals["files"]), str(totals["rows"]))
     out.print(table)
     kinds = Counter(d["kind"] for d in manifest.defects)
     out.print(
@@ -168,14 +163,14 @@ def platform_serve_cmd(
     slow_rate: Annotated[float, typer.Option(help="Share of data requests answered slowly.")] = 0.0,
     slow_seconds: Annotated[float, typer.Option(help="Delay of a slow answer.")] = 2.0,
     repeat: Annotated[int, typer.Option(help="Records of a page repeated at the start of the next.")] = 0,
+    change_every: Annotated[int, typer.Option(help="Every Nth page, its first record changes while paging.")] = 0,
     fault_seed: Annotated[int, typer.Option(help="Seed of the fault dice.")] = 0,
 ) -> None:
     """Serve generated platform data over HTTP: bearer auth, updated_since, cursors, faults on request."""
-    import datetime as dt
     import ipaddress
     import secrets
 
-    from ttw.platform_server import Faults, serve
+    from ttw.platform_server import Faults, parse_instant, serve
 
     settings = get_settings()
     made_up = not (token or settings.platform_token)
@@ -183,12 +178,12 @@ def platform_serve_cmd(
     when = None
     if as_of:
         try:
-            when = dt.datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+            when = parse_instant(as_of)
         except ValueError:
             raise TTWError(f"--as-of {as_of!r}: expected an ISO 8601 time with a zone") from None
-        if when.tzinfo is None:
-            raise TTWError(f"--as-of {as_of!r}: expected an ISO 8601 time with a zone")
-    faults = Faults(rate_limit_every, retry_after, error_rate, slow_rate, slow_seconds, repeat, fault_seed)
+    faults = Faults(
+        rate_limit_every, retry_after, error_rate, slow_rate, slow_seconds, repeat, change_every, fault_seed
+    )
     server = serve(data, host=host, port=port, token=token, faults=faults, as_of=when)
     try:
         loopback = ipaddress.ip_address(host).is_loopback

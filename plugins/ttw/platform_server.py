@@ -7,12 +7,15 @@ each record's newest version (tombstones included, ``deleted: true``) whose
 So the base URL of a platform is ``http://HOST:PORT/{platform}``.
 
 Faults can be switched on to exercise clients: every Nth request rate-limited (429 with
-``Retry-After``), a share of 5xx answers, slow answers, and records repeated across pages.
+``Retry-After``), a share of 5xx answers, slow answers, records repeated across pages, and
+records that change while a client pages (they come again later with a newer
+``updated_at``; the newest wins).
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import datetime as dt
 import hmac
 import json
@@ -41,10 +44,22 @@ class Faults:
     slow_rate: float = 0.0  # share of data requests delayed by slow_seconds
     slow_seconds: float = 2.0
     repeat: int = 0  # each next page starts this many records before the previous page ended
+    change_every: int = 0  # every Nth page served, its first record changes (a newer version)
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        for name in ("rate_limit_every", "retry_after", "repeat", "change_every"):
+            if getattr(self, name) < 0:
+                raise TTWError(f"fault {name}: expected 0 or more, got {getattr(self, name)}")
+        for name in ("error_rate", "slow_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise TTWError(f"fault {name}: expected a share between 0 and 1, got {getattr(self, name)}")
+        if self.slow_seconds < 0:
+            raise TTWError(f"fault slow_seconds: expected 0 or more, got {self.slow_seconds}")
 
-def _instant(text: str) -> dt.datetime:
+
+def parse_instant(text: str) -> dt.datetime:
+    """An ISO 8601 time with a zone (``Z`` or an offset), in UTC; ValueError otherwise."""
     value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError("no time zone")
@@ -72,7 +87,7 @@ class PlatformData:
                 for line_number, line in enumerate(handle, start=1):
                     try:
                         record = json.loads(line)
-                        updated = _instant(record["updated_at"])
+                        updated = parse_instant(record["updated_at"])
                         key = record["id"]
                     except (ValueError, KeyError) as exc:
                         raise TTWError(f"{path}, line {line_number}: not a platform record ({exc})") from None
@@ -94,6 +109,17 @@ class PlatformData:
     def records(self, platform: str, resource: str) -> list[tuple[dt.datetime, str, dict]] | None:
         return self._records.get((platform, resource))
 
+    def change(self, platform: str, resource: str, key: str) -> dict:
+        """A newer version of record ``key``, one second after the newest there is; returns it."""
+        records = self._records[(platform, resource)]
+        position = next(i for i, entry in enumerate(records) if entry[1] == key)
+        _, _, record = records.pop(position)
+        updated = max(records[-1][0] if records else dt.datetime.now(dt.UTC), dt.datetime.now(dt.UTC))
+        updated += dt.timedelta(seconds=1)
+        version = {**record, "updated_at": updated.isoformat()}
+        records.append((updated, key, version))
+        return version
+
 
 def encode_cursor(updated: dt.datetime, key: str) -> str:
     raw = json.dumps([updated.isoformat(), key]).encode()
@@ -101,9 +127,15 @@ def encode_cursor(updated: dt.datetime, key: str) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    """The (updated_at, id) a cursor points after; ValueError for anything this server did not issue."""
     padded = cursor + "=" * (-len(cursor) % 4)
-    updated, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    return _instant(updated), str(key)
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("not a cursor") from exc
+    if not (isinstance(decoded, list) and len(decoded) == 2 and all(isinstance(part, str) for part in decoded)):
+        raise ValueError("not a cursor")
+    return parse_instant(decoded[0]), decoded[1]
 
 
 class _ApiError(Exception):
@@ -125,6 +157,7 @@ class PlatformServer(ThreadingHTTPServer):
         self.token = token
         self.faults = faults or Faults()
         self.requests_served = 0
+        self.pages_served = 0
         self._lock = threading.Lock()
         self._rng = random.Random(self.faults.seed)
         try:
@@ -141,6 +174,9 @@ class PlatformServer(ThreadingHTTPServer):
         thread = threading.Thread(target=self.serve_forever, name="platform-server", daemon=True)
         thread.start()
         return thread
+
+    def lock(self) -> threading.Lock:
+        return self._lock
 
     def next_fault(self) -> str | None:
         """Decide, under the lock, whether this data request misbehaves and how."""
@@ -162,7 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: object) -> None:
-        # the request line only: headers (and so the bearer token) are never logged
+        # no access log: nothing of a request (its bearer token included) is written anywhere
         return
 
     def do_GET(self) -> None:
@@ -209,12 +245,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise _ApiError(HTTPStatus(int(fault)), "transient server error")
         if fault == "slow":
             time.sleep(self.server.faults.slow_seconds)
-        return HTTPStatus.OK, self._page(records, since, after, size)
+        with self.server.lock():
+            return HTTPStatus.OK, self._page(platform, resource, records, since, after, size)
 
     def _authorize(self) -> None:
         header = self.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), self.server.token):
+        given, expected = token.strip().encode("utf-8"), self.server.token.encode("utf-8")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given, expected):
             raise _ApiError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token", {"WWW-Authenticate": "Bearer"})
 
     @staticmethod
@@ -222,7 +260,7 @@ class _Handler(BaseHTTPRequestHandler):
         since = after = None
         if query.get("updated_since"):
             try:
-                since = _instant(query["updated_since"])
+                since = parse_instant(query["updated_since"])
             except ValueError:
                 raise _ApiError(
                     HTTPStatus.BAD_REQUEST, "updated_since: expected an ISO 8601 time with a zone"
@@ -230,7 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
         if query.get("cursor"):
             try:
                 after = decode_cursor(query["cursor"])
-            except (ValueError, TypeError):
+            except ValueError:
                 raise _ApiError(HTTPStatus.BAD_REQUEST, "cursor: not a cursor this server issued") from None
         try:
             size = int(query.get("page_size") or DEFAULT_PAGE_SIZE)
@@ -240,17 +278,22 @@ class _Handler(BaseHTTPRequestHandler):
             raise _ApiError(HTTPStatus.BAD_REQUEST, f"page_size: expected 1 to {MAX_PAGE_SIZE}")
         return since, after, size
 
-    def _page(self, records: list, since: dt.datetime | None, after: tuple | None, size: int) -> dict:
-        import bisect
-
+    def _page(
+        self, platform: str, resource: str, records: list, since: dt.datetime | None, after: tuple | None, size: int
+    ) -> dict:
         start = 0
         if since is not None:
             start = bisect.bisect_right(records, since, key=lambda r: r[0])
         if after is not None:
             start = max(start, bisect.bisect_right(records, after, key=lambda r: (r[0], r[1])))
         page = records[start : start + size]
+        self.server.pages_served += 1
+        every = self.server.faults.change_every
+        if every and page and self.server.pages_served % every == 0:
+            # the record changes while the client pages: it comes again, newer, on a later page
+            self.server.data.change(platform, resource, page[0][1])
         next_cursor = None
-        if start + size < len(records) and page:
+        if start + len(page) < len(records) and page:
             # with the repeat fault the next page begins a few records before this one ended
             back = min(self.server.faults.repeat, len(page) - 1)
             last = page[len(page) - 1 - back]

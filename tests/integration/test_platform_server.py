@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -182,3 +184,63 @@ def test_cli_serves_until_stopped_and_never_prints_a_given_token(small_dataset, 
         output, _ = process.communicate(timeout=10)
     assert f"serving {small_dataset} on http://127.0.0.1:{unused_port}" in output
     assert TOKEN not in output
+
+
+def test_ties_on_updated_at_are_paged_without_loss_or_repeat(tmp_path):
+    resource = tmp_path / "platform" / "market" / "achievements.jsonl"
+    resource.parent.mkdir(parents=True)
+    same = "2024-05-01T08:00:00+08:00"
+    lines = [{"id": f"A{i}", "updated_at": same, "deleted": False, "title": str(i)} for i in range(7)]
+    resource.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    srv = serve(tmp_path, port=0, token=TOKEN)
+    srv.start_background()
+    try:
+        got = [r["id"] for page in pages(srv, "/market/api/v1/achievements", page_size=2) for r in page]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert got == [f"A{i}" for i in range(7)]
+
+
+def test_records_changed_while_paging_come_again_newer(server, small_dataset):
+    srv = server(faults=Faults(change_every=2))
+    seen: dict[str, dict] = {}
+    repeated = 0
+    for page in pages(srv, "/tech_market/api/v1/achievements", page_size=40):
+        for record in page:
+            if record["id"] in seen:
+                repeated += 1
+                assert record["updated_at"] > seen[record["id"]]["updated_at"]
+            seen[record["id"]] = record  # the newest updated_at wins
+    assert repeated > 0
+    fresh = {r["id"]: r for page in pages(srv, "/tech_market/api/v1/achievements", page_size=1000) for r in page}
+    assert seen == fresh
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        base64.urlsafe_b64encode(b"[1, 2]").decode(),
+        base64.urlsafe_b64encode(b'{"a": 1}').decode(),
+        base64.urlsafe_b64encode(b'["not a time", "A1"]').decode(),
+    ],
+)
+def test_a_decodable_but_foreign_cursor_is_a_400(server, cursor):
+    response = get(server(), "/tech_market/api/v1/achievements", cursor=cursor)
+    assert response.status_code == 400
+
+
+def test_a_non_ascii_token_is_refused_not_dropped(server):
+    srv = server()
+    response = requests.get(
+        srv.base_url + "/tech_market/api/v1/achievements", headers={"Authorization": "Bearer 令牌".encode()}, timeout=5
+    )
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("faults", [{"repeat": -1}, {"error_rate": 1.5}, {"rate_limit_every": -2}])
+def test_nonsense_fault_settings_are_refused(faults):
+    from ttw.errors import TTWError
+
+    with pytest.raises(TTWError, match="fault"):
+        Faults(**faults)

@@ -18,9 +18,13 @@ import sys
 import time
 from pathlib import Path
 
+from ttw.generate.manifest import totals_by_folder
+
 _CHILD = """
 import json, sys
 from pathlib import Path
+
+from ttw.generate.manifest import totals_by_folder
 from ttw.generate import generate
 timings = {}
 generate(Path(sys.argv[1]), scale=float(sys.argv[2]), seed=int(sys.argv[3]), years=sys.argv[4], timings=timings)
@@ -74,11 +78,7 @@ def run(out: Path, scale: float, seed: int, years: str) -> dict:
     stages = json.loads(timings_file.read_text())
     timings_file.unlink()
     manifest = json.loads((out / "_manifest.json").read_text(encoding="utf-8"))
-    outputs: dict[str, dict[str, int]] = {}
-    for relpath, rows in manifest["files"].items():
-        folder = outputs.setdefault(relpath.split("/")[0], {"files": 0, "rows": 0})
-        folder["files"] += 1
-        folder["rows"] += rows
+    outputs = totals_by_folder(manifest["files"])
     registry_rows = outputs["registry"]["rows"]
     platform_rows = outputs["platform"]["rows"]
     workbooks = outputs["reports"]["files"]

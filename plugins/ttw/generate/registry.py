@@ -233,7 +233,7 @@ def generate_registry(
                 raw = [rng.lognormvariate(0, 1.1) for _ in range(n)]
                 factor = amount * share * rng.uniform(0.97, 1.03) / sum(raw) if raw else 0
                 for draw in raw:
-                    record, meta = _contract(
+                    record, meta = make_contract(
                         rng,
                         seed,
                         sizes,
@@ -257,7 +257,7 @@ def generate_registry(
             # contracts sold from elsewhere to Qingdao buyers (吸纳), registered elsewhere
             intake = round(cal.CITY[year][0] * scale * share * cal.INTAKE_SHARE)
             for _ in range(intake):
-                record, meta = _contract(
+                record, meta = make_contract(
                     rng,
                     seed,
                     sizes,
@@ -278,7 +278,7 @@ def generate_registry(
     return state
 
 
-def _contract(
+def make_contract(
     rng: random.Random,
     seed: int,
     sizes: dict[str, int],

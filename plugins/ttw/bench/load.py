@@ -1,0 +1,163 @@
+"""``ttw bench load``: a large contracts CSV through ``ttw ingest contracts``, beside references.
+
+The same file goes into the same table (``raw.registry_contracts``, with its metadata
+defaults and index) of a scratch database ``ttw_bench`` three ways, alternating:
+
+- ``ttw``: the project's loader (``ingest_contracts``: header mapping, SHA-256 while
+  streaming, one atomic batch, ledger row, row count check);
+- ``psql \\copy``: the PostgreSQL client's own COPY of the file;
+- ``pandas.to_sql``: ``read_csv`` then ``DataFrame.to_sql`` through SQLAlchemy.
+
+The table is emptied before every run. Figures are medians over the runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import random
+import statistics
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from psycopg import sql
+
+from ttw.extract.registry import COLUMNS
+from ttw.ingest import REGISTRY_CONTRACTS, ingest_contracts
+from ttw.load import ensure_ops, ensure_raw_table
+from ttw.warehouse import Target, connect, ensure_schemas, psql_path
+
+BENCH_DB = "ttw_bench"
+
+
+def make_contracts_csv(path: Path, rows: int, seed: int = 42) -> Path:
+    """A UTF-8 contracts export of ``rows`` realistic rows (the generator's row maker)."""
+    from ttw.generate.orgs import pool_sizes
+    from ttw.generate.registry import make_contract
+
+    rng = random.Random(seed)
+    sizes = pool_sizes(20)
+    sequence: dict = {}
+    districts = ("370202", "370203", "370211", "370212", "370213", "370214", "370215", "370281", "370283", "370285")
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for n in range(rows):
+            record, _ = make_contract(
+                rng,
+                seed,
+                sizes,
+                2024,
+                1 + n % 12,
+                28,
+                districts[n % 10],
+                rng.randrange(10_000, 9_000_000),
+                {},
+                sequence,
+            )
+            writer.writerow([record[c] for c in COLUMNS])
+    return path
+
+
+def bench_target(target: Target) -> Target:
+    """The scratch database next to the warehouse, created on first use."""
+    with connect(replace(target, dbname="postgres"), autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", (BENCH_DB,)).fetchone():
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(BENCH_DB)))
+    scratch = replace(target, dbname=BENCH_DB)
+    ensure_schemas(scratch)
+    with connect(scratch) as conn:
+        ensure_ops(conn)
+        ensure_raw_table(conn, REGISTRY_CONTRACTS)
+        conn.commit()
+    return scratch
+
+
+def _empty(target: Target) -> None:
+    with connect(target) as conn:
+        conn.execute("truncate raw.registry_contracts")
+        conn.execute("delete from ops.load_batches where source_family = 'registry_contracts'")
+        conn.commit()
+
+
+def _rows_in_table(target: Target) -> int:
+    with connect(target) as conn:
+        return conn.execute("select count(*) from raw.registry_contracts").fetchone()[0]
+
+
+def run_ttw(target: Target, path: Path) -> float:
+    started = time.perf_counter()
+    report = ingest_contracts(target, [path])
+    elapsed = time.perf_counter() - started
+    if not report.ok or report.batches[0].skipped:
+        raise RuntimeError(f"ttw load did not load: {report.errors or 'skipped'}")
+    return elapsed
+
+
+def run_psql(target: Target, path: Path) -> float:
+    # the metadata columns' defaults read these settings, as the loader sets them per batch
+    env = {**os.environ, **target.libpq_env(), "PGOPTIONS": f"-c ttw.batch_id=0 -c ttw.source_file={path.name}"}
+    columns = ", ".join(COLUMNS)
+    command = f"\\copy raw.registry_contracts ({columns}) from '{path}' with (format csv, header true)"
+    started = time.perf_counter()
+    subprocess.run([str(psql_path()), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", command], env=env, check=True)
+    return time.perf_counter() - started
+
+
+def run_to_sql(target: Target, path: Path) -> float:
+    import pandas as pd
+    from sqlalchemy import create_engine
+
+    url = target.url.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url, connect_args={"options": f"-c ttw.batch_id=0 -c ttw.source_file={path.name}"})
+    started = time.perf_counter()
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.to_sql("registry_contracts", engine, schema="raw", if_exists="append", index=False, chunksize=10_000)
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed
+
+
+METHODS = {"ttw": run_ttw, "psql \\copy": run_psql, "pandas.to_sql": run_to_sql}
+
+
+def run(target: Target, path: Path, runs: int, methods: tuple[str, ...]) -> dict:
+    scratch = bench_target(target)
+    with path.open("rb") as handle:
+        rows = sum(1 for _ in handle) - 1  # the generated file has no newlines inside fields
+    size = path.stat().st_size
+    seconds: dict[str, list[float]] = {m: [] for m in methods}
+    for _ in range(runs):
+        for method in methods:  # alternating, so drift hits every method alike
+            _empty(scratch)
+            seconds[method].append(METHODS[method](scratch, path))
+            loaded = _rows_in_table(scratch)
+            if loaded != rows:
+                raise RuntimeError(f"{method} loaded {loaded} rows, expected {rows}")
+    _empty(scratch)
+    medians = {m: statistics.median(s) for m, s in seconds.items()}
+    figures = {
+        m: {
+            "seconds": [round(x, 2) for x in s],
+            "median_seconds": round(medians[m], 2),
+            "rows_per_s": round(rows / medians[m]),
+            "mb_per_s": round(size / 1e6 / medians[m], 1),
+        }
+        for m, s in seconds.items()
+    }
+    ratios = {}
+    if "ttw" in medians and "psql \\copy" in medians:
+        ratios["ttw_rate_vs_psql_copy"] = round(medians["psql \\copy"] / medians["ttw"], 2)
+    if "ttw" in medians and "pandas.to_sql" in medians:
+        ratios["ttw_rate_vs_to_sql"] = round(medians["pandas.to_sql"] / medians["ttw"], 1)
+    return {
+        "benchmark": "load",
+        "file": {"rows": rows, "megabytes": round(size / 1e6, 1), "encoding": "UTF-8"},
+        "runs": runs,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "system": platform.platform()},
+        "methods": figures,
+        "ratios": ratios,
+    }

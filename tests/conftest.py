@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from generated import PLATFORM_TOKEN
 
 from ttw.settings import PROJECT_ROOT, Settings, disable_telemetry
 
@@ -101,6 +102,25 @@ def qingdao_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("generated-scale1")
     generate(root, scale=1.0, seed=42)
     return root
+
+
+@pytest.fixture
+def platform_server(small_dataset):
+    """Start sample platform servers over the small dataset on free loopback ports."""
+    from ttw.platform_server import serve
+
+    started = []
+
+    def start(**kwargs):
+        srv = serve(kwargs.pop("data", small_dataset), port=0, token=PLATFORM_TOKEN, **kwargs)
+        srv.start_background()
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.shutdown()
+        srv.server_close()
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from openpyxl import load_workbook
 
 from ttw.extract.registry import COLUMNS, LABELS  # the DESIGN §5.1 label table
 
+PLATFORM_TOKEN = "test-token-1234"  # the sample platform server's token in tests
+
 _BY_NAME = {**LABELS, **{c: c for c in COLUMNS}}
 
 
@@ -71,3 +73,15 @@ def manifest(root: Path) -> dict:
 def platform_records(root: Path, platform: str, resource: str) -> list[dict]:
     path = root / "platform" / platform / f"{resource}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def newest_versions(root: Path, platform: str, resource: str, as_of: dt.datetime | None = None) -> dict[str, dict]:
+    """Each record's newest version straight from the platform files (the oracle)."""
+    best: dict[str, dict] = {}
+    for record in platform_records(root, platform, resource):
+        when = dt.datetime.fromisoformat(record["updated_at"])
+        if as_of is not None and when > as_of:
+            continue
+        if record["id"] not in best or when >= dt.datetime.fromisoformat(best[record["id"]]["updated_at"]):
+            best[record["id"]] = record
+    return best

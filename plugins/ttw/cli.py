@@ -270,6 +270,50 @@ def bench_generate_cmd(
         json_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
 
 
+@bench_app.command("load")
+def bench_load_cmd(
+    rows: Annotated[int, typer.Option(help="Rows in the generated contracts file.")] = 1_000_000,
+    runs: Annotated[int, typer.Option(help="Runs per method (alternating); medians are reported.")] = 3,
+    file: Annotated[Path | None, typer.Option(help="Use this UTF-8 contracts CSV instead of generating one.")] = None,
+    skip_to_sql: Annotated[bool, typer.Option("--skip-to-sql", help="Leave pandas.to_sql out (slow).")] = False,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
+) -> None:
+    """A contracts CSV through `ttw ingest contracts` beside psql \\copy and pandas.to_sql (same table)."""
+    import json
+
+    from ttw.bench.load import make_contracts_csv, run
+    from ttw.warehouse import ensure_warehouse
+
+    settings = get_settings()
+    target = ensure_warehouse(settings)
+    if file is None:
+        file = settings.home_dir / "bench" / f"contracts_{rows}.csv"
+        if not file.exists():
+            file.parent.mkdir(parents=True, exist_ok=True)
+            out.print(f"writing {rows} rows to {file} ...")
+            make_contracts_csv(file, rows)
+    methods = ("ttw", "psql \\copy") if skip_to_sql else ("ttw", "psql \\copy", "pandas.to_sql")
+    figures = run(target, file, runs, methods)
+    table = Table(
+        title=f"ttw bench load --rows {figures['file']['rows']} --runs {runs} ({figures['file']['megabytes']} MB)"
+    )
+    for column in ("method", "median s", "rows/s", "MB/s", "runs (s)"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for method, result in figures["methods"].items():
+        table.add_row(
+            method,
+            str(result["median_seconds"]),
+            f"{result['rows_per_s']:,}",
+            str(result["mb_per_s"]),
+            " ".join(str(x) for x in result["seconds"]),
+        )
+    out.print(table)
+    for name, ratio in figures["ratios"].items():
+        out.print(f"{name}: {ratio}", soft_wrap=True)
+    if json_path:
+        json_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+
+
 # --- pipeline steps -------------------------------------------------------------------
 
 
@@ -289,6 +333,35 @@ def ingest_contracts_cmd(
     out.print(f"{len(report.batches)} files, {report.rows_loaded} rows loaded, {len(report.errors)} files failed")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@ingest_app.command("platform")
+def ingest_platform_cmd(
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="The platform's base URL, e.g. http://127.0.0.1:8765/tech_market.")
+    ],
+    token: Annotated[str | None, typer.Option(help="Bearer token (default: TTW_PLATFORM_TOKEN).")] = None,
+    resource: Annotated[list[str] | None, typer.Option("--resource", help="Only these resources (repeatable).")] = None,
+    platform: Annotated[str | None, typer.Option(help="Platform name (default: the base URL's last segment).")] = None,
+    page_size: Annotated[int, typer.Option(help="Records per page asked for.")] = 500,
+) -> None:
+    """Load a platform's records changed since the last run into raw.platform_records."""
+    from ttw.extract.platform import RESOURCES
+    from ttw.ingest import ingest_platform
+    from ttw.warehouse import ensure_warehouse
+
+    settings = get_settings()
+    bearer = token or settings.platform_token
+    if not bearer:
+        raise TTWError("no platform token: pass --token or set TTW_PLATFORM_TOKEN")
+    unknown = [r for r in resource or () if r not in RESOURCES]
+    if unknown:
+        raise TTWError(f"--resource {unknown[0]!r}: expected one of {', '.join(RESOURCES)}")
+    runs = ingest_platform(
+        ensure_warehouse(settings), base_url, bearer, resources=resource, platform=platform, page_size=page_size
+    )
+    for run in runs:
+        out.print(run.summary, soft_wrap=True)
 
 
 @app.command("build")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ttw import load
 from ttw.errors import TTWError
+from ttw.extract import platform as platform_api
 from ttw.extract import registry
 from ttw.warehouse import Target, connect
 
@@ -30,6 +31,23 @@ class IngestReport:
         return not self.errors
 
 
+def ingest_platform(
+    target: Target,
+    base_url: str,
+    token: str,
+    *,
+    resources: Iterable[str] | None = None,
+    platform: str | None = None,
+    page_size: int = 500,
+) -> list[platform_api.ResourceRun]:
+    """Read every resource (or those named) of one platform from its watermark onwards."""
+    http = platform_api.session(token)
+    return [
+        platform_api.ingest_resource(target, http, base_url, resource, platform=platform, page_size=page_size)
+        for resource in (resources or platform_api.RESOURCES)
+    ]
+
+
 def contract_files(paths: Iterable[Path]) -> list[Path]:
     """Expand directories to the registry exports they hold, in file-name (month) order."""
     files: list[Path] = []
@@ -44,10 +62,10 @@ def contract_files(paths: Iterable[Path]) -> list[Path]:
 def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
     """Load contract registry CSV exports; a bad file is reported and the others still load."""
     report = IngestReport()
-    with connect(target) as conn:
+    # autocommit: each file's batch transaction is a real commit (see load.copy_csv_file)
+    with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, REGISTRY_CONTRACTS)
-        conn.commit()
         for path in contract_files(paths):
             try:
                 layout = registry.read_csv_layout(path)

@@ -14,45 +14,20 @@ from pathlib import Path
 
 import pytest
 import requests
-from generated import platform_records
+from generated import PLATFORM_TOKEN as TOKEN
+from generated import newest_versions as newest
 
 from ttw.platform_server import Faults, serve
 
-TOKEN = "test-token-1234"
-
 
 @pytest.fixture
-def server(small_dataset):
-    started = []
-
-    def start(**kwargs):
-        faults = kwargs.pop("faults", None)
-        srv = serve(small_dataset, port=0, token=TOKEN, faults=faults, **kwargs)
-        srv.start_background()
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        srv.shutdown()
-        srv.server_close()
+def server(platform_server):
+    return platform_server
 
 
 def get(srv, path: str, token: str | None = TOKEN, **params):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return requests.get(srv.base_url + path, headers=headers, params=params, timeout=10)
-
-
-def newest(small_dataset, platform, resource, as_of: dt.datetime | None = None) -> dict[str, dict]:
-    """Each record's newest version straight from the files (the oracle)."""
-    best: dict[str, dict] = {}
-    for record in platform_records(small_dataset, platform, resource):
-        when = dt.datetime.fromisoformat(record["updated_at"])
-        if as_of is not None and when > as_of:
-            continue
-        if record["id"] not in best or when >= dt.datetime.fromisoformat(best[record["id"]]["updated_at"]):
-            best[record["id"]] = record
-    return best
 
 
 def pages(srv, path: str, **params) -> list[list[dict]]:

@@ -53,14 +53,39 @@ def contract_files(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(path.glob("contracts_*.csv")))
+            files.extend(sorted([*path.glob("contracts_*.csv"), *path.glob("contracts_*.xlsx")], key=lambda p: p.name))
         else:
             files.append(path)
     return files
 
 
+def _load_contract_file(conn, path: Path) -> load.BatchResult:
+    if path.suffix.lower() == ".xlsx":
+        columns, rows = registry.read_xlsx_rows(path)
+        content_hash = load.file_sha256(path)
+        return load.copy_batch(
+            conn,
+            REGISTRY_CONTRACTS,
+            str(path),
+            family="registry_contracts",
+            columns=(*columns, "_row_number"),
+            chunks=load.csv_chunks([*texts, str(number)] for number, texts in rows),
+            content_hash=lambda: content_hash,
+        )
+    layout = registry.read_csv_layout(path)
+    return load.copy_csv_file(
+        conn,
+        REGISTRY_CONTRACTS,
+        path,
+        family="registry_contracts",
+        columns=layout.columns,
+        encoding=layout.encoding,
+        skip_bytes=layout.bom_bytes,
+    )
+
+
 def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
-    """Load contract registry CSV exports; a bad file is reported and the others still load."""
+    """Load contract registry exports (CSV or xlsx); a bad file is reported and the others still load."""
     report = IngestReport()
     # autocommit: each file's batch transaction is a real commit (see load.copy_csv_file)
     with connect(target, autocommit=True) as conn:
@@ -68,16 +93,7 @@ def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
         load.ensure_raw_table(conn, REGISTRY_CONTRACTS)
         for path in contract_files(paths):
             try:
-                layout = registry.read_csv_layout(path)
-                result = load.copy_csv_file(
-                    conn,
-                    REGISTRY_CONTRACTS,
-                    path,
-                    family="registry_contracts",
-                    columns=layout.columns,
-                    encoding=layout.encoding,
-                    skip_bytes=layout.bom_bytes,
-                )
+                result = _load_contract_file(conn, path)
             except TTWError as exc:
                 report.errors.append(str(exc))
             else:

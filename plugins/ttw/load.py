@@ -16,8 +16,11 @@ settings, so the file's bytes stream to ``COPY`` without a Python loop over rows
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +116,28 @@ def ensure_raw_table(conn: psycopg.Connection, table: RawTable) -> None:
     )
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def csv_chunks(rows: Iterable[list[str]], rows_per_chunk: int = 5_000) -> Iterator[bytes]:
+    """Rows of text as UTF-8 CSV bytes for COPY, a few thousand rows at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for count, row in enumerate(rows, start=1):
+        writer.writerow(row)
+        if count % rows_per_chunk == 0:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
+
+
 class _AlreadyLoaded(Exception):
     """Raised inside a batch's transaction to roll it back: identical content is loaded."""
 
@@ -134,9 +159,48 @@ def copy_csv_file(
     """Load one CSV file (header row first) into ``table`` as one atomic batch.
 
     ``columns`` names the canonical column of each position in the file; ``skip_bytes``
-    drops a byte-order mark. Identical content already loaded for ``family`` is skipped.
+    drops a byte-order mark (still hashed). Identical content already loaded is skipped.
     """
-    source = str(path)
+    digest = hashlib.sha256()
+
+    def chunks() -> Iterator[bytes]:
+        with path.open("rb") as handle:
+            digest.update(handle.read(skip_bytes))
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+                yield chunk
+
+    return copy_batch(
+        conn,
+        table,
+        str(path),
+        family=family,
+        columns=columns,
+        chunks=chunks(),
+        encoding=encoding,
+        header=True,
+        content_hash=digest.hexdigest,
+    )
+
+
+def copy_batch(
+    conn: psycopg.Connection,
+    table: RawTable,
+    source: str,
+    *,
+    family: str,
+    columns: tuple[str, ...],
+    chunks: Iterable[bytes],
+    content_hash: Callable[[], str],
+    encoding: str = "UTF8",
+    header: bool = False,
+) -> BatchResult:
+    """COPY CSV ``chunks`` into ``table`` as one atomic batch recorded in ``ops.load_batches``.
+
+    ``content_hash`` is asked once the chunks are consumed (so a stream can be hashed as it
+    goes); when that content is already loaded for ``family`` the batch is rolled back and
+    reported as skipped. Columns not in ``columns`` get the metadata defaults.
+    """
     try:
         with conn.transaction():
             # One loader per raw table at a time: the row-number sequence is reset per batch.
@@ -149,29 +213,27 @@ def copy_csv_file(
             conn.execute("select set_config('ttw.batch_id', %s, true)", (str(batch_id),))
             conn.execute("select set_config('ttw.source_file', %s, true)", (source,))
             conn.execute(sql.SQL("select setval({}, 1, false)").format(sql.Literal(table.qualified + "__row_seq")))
-            statement = sql.SQL("copy {table} ({columns}) from stdin with (format csv, header true, encoding {enc})")
+            statement = sql.SQL(
+                "copy {table} ({columns}) from stdin with (format csv, header {header}, encoding {enc})"
+            )
             statement = statement.format(
                 table=table.ident,
                 columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                header=sql.SQL("true" if header else "false"),
                 enc=sql.Literal(encoding),
             )
-            # the file is read once: hashed as it streams to COPY
-            digest = hashlib.sha256()
             try:
                 with conn.cursor() as cur:
-                    with cur.copy(statement) as copy, path.open("rb") as handle:
-                        head = handle.read(skip_bytes)
-                        digest.update(head)
-                        while chunk := handle.read(CHUNK):
-                            digest.update(chunk)
+                    with cur.copy(statement) as copy:
+                        for chunk in chunks:
                             copy.write(chunk)
                     received = cur.rowcount
             except psycopg.errors.DataError as exc:
-                raise TTWError(f"{path}: {_copy_error(exc)}") from None
-            content_hash = digest.hexdigest()
+                raise TTWError(f"{source}: {_copy_error(exc)}") from None
+            digest = content_hash()
             seen = conn.execute(
                 "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
-                (family, content_hash),
+                (family, digest),
             ).fetchone()
             if seen:
                 raise _AlreadyLoaded(seen[0])
@@ -182,12 +244,12 @@ def copy_csv_file(
             ).fetchone()[0]
             if loaded != received:
                 raise TTWError(
-                    f"{path}: row accounting failed, {received} rows received but {loaded} in {table.qualified}"
+                    f"{source}: row accounting failed, {received} rows received but {loaded} in {table.qualified}"
                 )
             conn.execute(
                 "update ops.load_batches set content_hash = %s, rows_received = %s, rows_loaded = %s"
                 " where batch_id = %s",
-                (content_hash, received, loaded, batch_id),
+                (digest, received, loaded, batch_id),
             )
     except _AlreadyLoaded as done:
         return BatchResult(source, done.batch_id, 0, 0, skipped=True)

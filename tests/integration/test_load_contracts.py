@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +122,55 @@ def test_malformed_record_names_the_line_and_leaves_no_partial_batch(clean_targe
     with connect(clean_target) as conn:
         assert conn.execute("select count(*) from raw.registry_contracts").fetchone()[0] == 0
         assert conn.execute("select count(*) from ops.load_batches").fetchone()[0] == 0
+
+
+def test_a_load_killed_during_copy_leaves_nothing_and_a_rerun_loads_everything_once(
+    clean_target, sample_contracts, tmp_path
+):
+    rows = list(csv.reader(sample_contracts.open(encoding="utf-8", newline="")))
+    big = tmp_path / "contracts_202406.csv"
+    with big.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(rows[0])
+        for n in range(400_000):  # large enough that COPY is still running when killed
+            row = list(rows[1 + n % (len(rows) - 1)])
+            row[0] = f"2024370202{n:06d}"
+            writer.writerow(row)
+    ttw = str(Path(sys.executable).with_name("ttw"))
+    env = {**os.environ, "TTW_WAREHOUSE_URL": clean_target.url, "TTW_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen(
+        [ttw, "ingest", "contracts", str(big)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    copying = False
+    for _ in range(400):
+        with connect(clean_target) as conn:
+            copying = bool(
+                conn.execute("select 1 from pg_stat_activity where query ilike 'copy %registry_contracts%'").fetchone()
+            )
+        if copying:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert copying, "the load was killed while its COPY ran"
+    for _ in range(100):  # the server notices the lost client and rolls the batch back
+        with connect(clean_target) as conn:
+            busy = conn.execute(
+                "select 1 from pg_stat_activity where query ilike 'copy %registry_contracts%'"
+            ).fetchone()
+        if not busy:
+            break
+        time.sleep(0.05)
+    with connect(clean_target) as conn:
+        assert conn.execute("select count(*) from raw.registry_contracts").fetchone()[0] == 0
+        assert conn.execute("select count(*) from ops.load_batches").fetchone()[0] == 0
+
+    report = ingest_contracts(clean_target, [big])
+    assert report.ok
+    with connect(clean_target) as conn:
+        loaded, distinct = conn.execute(
+            "select count(*), count(distinct registration_no) from raw.registry_contracts"
+        ).fetchone()
+        batches = conn.execute("select rows_received, rows_loaded from ops.load_batches").fetchall()
+    assert loaded == distinct == 400_000
+    assert batches == [(400_000, 400_000)]

@@ -1,18 +1,24 @@
-"""Contract registry exports (DESIGN §5.1): header mapping and encoding detection.
+"""Contract registry exports (DESIGN §5.1): header mapping, encodings, xlsx rows.
 
 An export's header row uses either the registry's Chinese labels or the canonical
-English column names. The file is streamed to PostgreSQL ``COPY`` untouched apart from
-the header, so this module only decides how to read it: which encoding, and which
-canonical column each position holds.
+English column names. A CSV file is streamed to PostgreSQL ``COPY`` untouched apart from
+the header, so for CSV this module only decides how to read it: which encoding, and which
+canonical column each position holds. An xlsx export is read cell by cell into text.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from ttw.errors import TTWError
 
@@ -147,3 +153,59 @@ def read_csv_layout(path: Path) -> CsvLayout:
     text = head[bom:].decode("utf-8" if encoding == "UTF8" else "gb18030", errors="replace")
     header = next(csv.reader(io.StringIO(text)))
     return CsvLayout(path=path, encoding=encoding, bom_bytes=bom, columns=map_header(path, header))
+
+
+def cell_text(value: object) -> str:
+    """A spreadsheet cell as the text a CSV export would hold."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def read_xlsx_rows(path: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, list[str]]]]:
+    """The canonical columns of an xlsx export's first sheet and its data rows as text.
+
+    The header is the first non-empty row; a data row's number is its sheet row minus the
+    header's (so row 1 is the first row under the header, as in a CSV export). Empty rows
+    are skipped; a value outside the header's columns is an error naming its cell.
+    """
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise TTWError(f"{path}: not a readable xlsx workbook ({type(exc).__name__}: {exc})") from None
+    sheet = book.worksheets[0]
+    rows = sheet.iter_rows(values_only=True)
+    header_row = 0
+    header: list[str] = []
+    for index, values in enumerate(rows, start=1):
+        if any(v not in (None, "") for v in values):
+            header_row, header = index, [cell_text(v) for v in values]
+            break
+    while header and header[-1] == "":
+        header.pop()
+    if not header:
+        raise TTWError(f"{path}: sheet {sheet.title!r} is empty, expected a header row")
+    columns = map_header(path, header)
+
+    def data() -> Iterator[tuple[int, list[str]]]:
+        for sheet_row, values in enumerate(rows, start=header_row + 1):
+            texts = [cell_text(v) for v in values]
+            if not any(texts):
+                continue
+            extra = [i for i, text in enumerate(texts) if text and i >= len(columns)]
+            if extra:
+                cell = f"{get_column_letter(extra[0] + 1)}{sheet_row}"
+                raise TTWError(f"{path}: cell {sheet.title}!{cell} holds a value outside the header's columns")
+            texts = (texts + [""] * len(columns))[: len(columns)]
+            yield sheet_row - header_row, texts
+        book.close()
+
+    return columns, data()

@@ -126,6 +126,6 @@ def platform_server(small_dataset):
 @pytest.fixture
 def sample_contracts(tmp_path: Path) -> Path:
     """A private copy of the sample export (tests may rewrite it)."""
-    path = tmp_path / "contracts_202401.csv"
+    path = tmp_path / "contracts_sample.csv"  # spans 18 months: no export month in its name
     shutil.copy2(SAMPLE_CONTRACTS, path)
     return path

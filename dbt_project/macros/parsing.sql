@@ -31,4 +31,24 @@ language sql immutable parallel safe as $fn$
         end
     from (select replace(replace(btrim(value), ',', ''), '，', '') as cleaned) as v
 $fn$;
+
+-- GB 32100-2015 unified social credit code: 18 characters, check character last
+create or replace function staging.is_valid_credit_code(value text) returns boolean
+language sql immutable parallel safe as $fn$
+    select
+        case
+            when value !~ '^[0-9A-HJ-NPQRTUWXY]{18}$' then false
+            else substr(
+                '0123456789ABCDEFGHJKLMNPQRTUWXY',
+                (31 - (
+                    select sum(
+                        (strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(value, pos, 1)) - 1)
+                        * (array[1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28])[pos]
+                    )
+                    from generate_series(1, 17) as pos
+                )::int % 31) % 31 + 1,
+                1
+            ) = substr(value, 18, 1)
+        end
+$fn$;
 {% endmacro %}

@@ -1,0 +1,178 @@
+{#- Every raw registry row with the rules it breaks ("rule|reason" strings). Rows that
+    break none flow on to stg_registry__contracts; the others become ops.rejects. -#}
+{%- set source_columns = [
+    'registration_no', 'project_name', 'contract_type', 'contract_subtype', 'signed_on',
+    'registered_on', 'seller_name', 'seller_credit_code', 'seller_nature_code',
+    'seller_region_code', 'buyer_name', 'buyer_credit_code', 'buyer_nature_code',
+    'buyer_region_code', 'buyer_country_code', 'contract_amount', 'tech_transaction_amount',
+    'tech_field', 'ip_type', 'status', 'contact_name', 'contact_phone'
+] -%}
+{%- set required_values = [
+    'registration_no', 'contract_type', 'signed_on', 'registered_on', 'seller_name',
+    'seller_credit_code', 'seller_region_code', 'buyer_name', 'contract_amount',
+    'tech_transaction_amount', 'tech_field', 'status'
+] -%}
+
+with
+
+source as (
+
+    select * from {{ source('registry', 'registry_contracts') }}
+
+),
+
+regions as (
+
+    select * from {{ ref('region_codes') }}
+
+),
+
+contract_types as (
+
+    select * from {{ ref('contract_types') }}
+
+),
+
+tech_fields as (
+
+    select * from {{ ref('tech_fields') }}
+
+),
+
+typed as (
+
+    select
+        source.*,
+        staging.parse_cn_date(source.signed_on) as signed_date,
+        staging.parse_cn_date(source.registered_on) as registered_date,
+        staging.parse_amount(source.contract_amount) as contract_value,
+        staging.parse_amount(source.tech_transaction_amount) as tech_value,
+        substring(source._source_file from 'contracts_(\d{6})[^/]*$') as export_period,
+        to_jsonb(source) - '_batch_id' - '_source_file' - '_row_number' - '_loaded_at' as payload,
+        row_number() over (
+            partition by source._batch_id, {{ source_columns | join(', ') }}
+            order by source._row_number
+        ) as copy_number
+    from source
+
+),
+
+bounded as (
+
+    select
+        typed.*,
+        -- a date after the month the file exports cannot be right
+        coalesce(
+            (to_date(typed.export_period, 'YYYYMM') + interval '1 month - 1 day')::date,
+            typed._loaded_at::date
+        ) as latest_possible_date
+    from typed
+
+),
+
+checked as (
+
+    select
+        bounded.*,
+        array_remove(
+            array[
+                {%- for column in required_values %}
+                    case
+                        when nullif(btrim(bounded.{{ column }}), '') is null
+                            then 'missing_required_field|{{ column }} is empty'
+                    end,
+                {%- endfor %}
+                case
+                    when
+                        nullif(btrim(bounded.registration_no), '') is not null
+                        and btrim(bounded.registration_no) !~ '^\d{16}$'
+                        then format('malformed_registration_no|registration_no %L is not 16 digits', bounded.registration_no)
+                end,
+                case
+                    when nullif(btrim(bounded.signed_on), '') is not null and bounded.signed_date is null
+                        then format('invalid_date|signed_on %L is not a date (2025-03-26, 2025/3/26 or 2025年3月26日)', bounded.signed_on)
+                end,
+                case
+                    when nullif(btrim(bounded.registered_on), '') is not null and bounded.registered_date is null
+                        then format('invalid_date|registered_on %L is not a date (2025-03-26, 2025/3/26 or 2025年3月26日)', bounded.registered_on)
+                end,
+                case
+                    when bounded.signed_date > bounded.latest_possible_date
+                        then format('future_date|signed_on %s is after the export (%s)', bounded.signed_date, bounded.latest_possible_date)
+                end,
+                case
+                    when bounded.registered_date > bounded.latest_possible_date
+                        then format('future_date|registered_on %s is after the export (%s)', bounded.registered_date, bounded.latest_possible_date)
+                end,
+                case
+                    when nullif(btrim(bounded.contract_amount), '') is not null and bounded.contract_value is null
+                        then format('invalid_amount|contract_amount %L is not an amount in yuan', bounded.contract_amount)
+                end,
+                case
+                    when nullif(btrim(bounded.tech_transaction_amount), '') is not null and bounded.tech_value is null
+                        then format('invalid_amount|tech_transaction_amount %L is not an amount in yuan', bounded.tech_transaction_amount)
+                end,
+                case
+                    when bounded.contract_value <= 0
+                        then format('non_positive_amount|contract_amount %s is not above zero', bounded.contract_value)
+                end,
+                case
+                    when bounded.contract_value > 0 and bounded.tech_value > bounded.contract_value
+                        then format(
+                            'tech_amount_exceeds_contract|tech_transaction_amount %s exceeds contract_amount %s',
+                            bounded.tech_value,
+                            bounded.contract_value
+                        )
+                end,
+                case
+                    when
+                        nullif(btrim(bounded.seller_region_code), '') is not null
+                        and not {{ is_known_region('btrim(bounded.seller_region_code)') }}
+                        then format('unknown_region_code|seller_region_code %L is not a GB/T 2260 code', bounded.seller_region_code)
+                end,
+                case
+                    when
+                        nullif(btrim(bounded.buyer_region_code), '') is not null
+                        and not {{ is_known_region('btrim(bounded.buyer_region_code)') }}
+                        then format('unknown_region_code|buyer_region_code %L is not a GB/T 2260 code', bounded.buyer_region_code)
+                end,
+                case
+                    when
+                        nullif(btrim(bounded.seller_credit_code), '') is not null
+                        and not staging.is_valid_credit_code(upper(btrim(bounded.seller_credit_code)))
+                        then format('malformed_credit_code|seller_credit_code %L is not a valid unified social credit code', bounded.seller_credit_code)
+                end,
+                case
+                    when
+                        nullif(btrim(bounded.buyer_credit_code), '') is not null
+                        and not staging.is_valid_credit_code(upper(btrim(bounded.buyer_credit_code)))
+                        then format('malformed_credit_code|buyer_credit_code %L is not a valid unified social credit code', bounded.buyer_credit_code)
+                end,
+                case
+                    when
+                        nullif(btrim(bounded.contract_type), '') is not null
+                        and btrim(bounded.contract_type) not in (select contract_types.contract_type from contract_types)
+                        then format('unknown_contract_type|contract_type %L is not one of the five contract types', bounded.contract_type)
+                end,
+                case
+                    when
+                        nullif(btrim(bounded.tech_field), '') is not null
+                        and btrim(bounded.tech_field) not in (select tech_fields.tech_field from tech_fields)
+                        then format('unknown_tech_field|tech_field %L is not one of the 11 fields', bounded.tech_field)
+                end,
+                case
+                    when nullif(btrim(bounded.status), '') is not null and btrim(bounded.status) not in ('已登记', '已撤销')
+                        then format('unknown_status|status %L is neither 已登记 nor 已撤销', bounded.status)
+                end,
+                case
+                    when bounded.copy_number > 1
+                        then 'duplicate_row|the same record appears earlier in the file (that copy is kept)'
+                end
+            ],
+            null
+        ) as failures
+    from bounded
+
+)
+
+select * from checked

@@ -65,6 +65,9 @@ def run_dbt(settings: Settings, target: Target, args: list[str]) -> str:
 
 def build(settings: Settings, target: Target, *, full_refresh: bool = False, select: list[str] | None = None) -> str:
     """``dbt seed`` + ``dbt build`` into ``marts_build`` (tests included)."""
+    from ttw.ingest import ensure_raw_tables
+
+    ensure_raw_tables(target)  # dbt's sources exist even before a family's first delivery
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")

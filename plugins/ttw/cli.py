@@ -325,14 +325,41 @@ def ingest_contracts_cmd(
     from ttw.ingest import ingest_contracts
     from ttw.warehouse import ensure_warehouse
 
-    report = ingest_contracts(ensure_warehouse(get_settings()), paths)
+    _print_ingest(ingest_contracts(ensure_warehouse(get_settings()), paths))
+
+
+def _print_ingest(report) -> None:
     for batch in report.batches:
-        out.print(batch.summary)
+        out.print(batch.summary, soft_wrap=True)
+    for problem in report.problems:
+        err.print(f"[yellow]kept in ops.load_rejects:[/yellow] {problem}", soft_wrap=True)
     for message in report.errors:
-        err.print(f"[red]error:[/red] {message}")
+        err.print(f"[red]error:[/red] {message}", soft_wrap=True)
     out.print(f"{len(report.batches)} files, {report.rows_loaded} rows loaded, {len(report.errors)} files failed")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@ingest_app.command("centers")
+def ingest_centers_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Rosters (centers_YYYY.csv) or folders of them.")],
+) -> None:
+    """Load center rosters into raw.center_roster, one atomic batch per file."""
+    from ttw.ingest import ingest_centers
+    from ttw.warehouse import ensure_warehouse
+
+    _print_ingest(ingest_centers(ensure_warehouse(get_settings()), paths))
+
+
+@ingest_app.command("reports")
+def ingest_reports_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Report workbooks (年度报告_*.xlsx) or folders of them.")],
+) -> None:
+    """Load annual report workbooks (read by label) into raw.report_*, one batch per workbook."""
+    from ttw.ingest import ingest_reports
+    from ttw.warehouse import ensure_warehouse
+
+    _print_ingest(ingest_reports(ensure_warehouse(get_settings()), paths))
 
 
 @ingest_app.command("platform")

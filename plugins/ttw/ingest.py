@@ -9,10 +9,18 @@ from pathlib import Path
 from ttw import load
 from ttw.errors import TTWError
 from ttw.extract import platform as platform_api
-from ttw.extract import registry
+from ttw.extract import registry, reports
 from ttw.warehouse import Target, connect
 
 REGISTRY_CONTRACTS = load.RawTable("raw", "registry_contracts", registry.COLUMNS)
+CENTER_ROSTER = load.RawTable("raw", "center_roster", reports.ROSTER_COLUMNS)
+REPORT_FIELDS = load.RawTable("raw", "report_fields", ("label", "value", "cell"))
+REPORT_INDICATORS = load.RawTable("raw", "report_indicators", ("indicator", "unit", "value", "cell"))
+REPORT_ACHIEVEMENTS = load.RawTable(
+    "raw", "report_achievements", ("achievement_name", "achievement_type", "completed", "note", "cell")
+)
+REPORT_PLANS = load.RawTable("raw", "report_plans", ("text", "cell"))
+REPORT_TABLES = (REPORT_FIELDS, REPORT_INDICATORS, REPORT_ACHIEVEMENTS, REPORT_PLANS)
 
 
 @dataclass
@@ -20,7 +28,8 @@ class IngestReport:
     """What one ingest call did: a result per loaded or skipped file, an error per failed file."""
 
     batches: list[load.BatchResult] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # files that could not be loaded at all
+    problems: list[str] = field(default_factory=list)  # loaded, with parts kept in ops.load_rejects
 
     @property
     def rows_loaded(self) -> int:
@@ -46,6 +55,15 @@ def ingest_platform(
         platform_api.ingest_resource(target, http, base_url, resource, platform=platform, page_size=page_size)
         for resource in (resources or platform_api.RESOURCES)
     ]
+
+
+def ensure_raw_tables(target: Target) -> None:
+    """Every raw and ops table the loaders write (empty until something lands): dbt reads them all."""
+    with connect(target, autocommit=True) as conn:
+        load.ensure_ops(conn)
+        for table in (REGISTRY_CONTRACTS, CENTER_ROSTER, *REPORT_TABLES):
+            load.ensure_raw_table(conn, table)
+        platform_api.ensure_platform_tables(conn)
 
 
 def contract_files(paths: Iterable[Path]) -> list[Path]:
@@ -98,4 +116,71 @@ def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
                 report.errors.append(str(exc))
             else:
                 report.batches.append(result)
+    return report
+
+
+def _files(paths: Iterable[Path], pattern: str) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        found.extend(sorted(path.rglob(pattern), key=lambda p: str(p)) if path.is_dir() else [path])
+    return found
+
+
+def ingest_centers(target: Target, paths: Iterable[Path]) -> IngestReport:
+    """Load center rosters (centers_YYYY.csv, canonical headers) into raw.center_roster."""
+    report = IngestReport()
+    with connect(target, autocommit=True) as conn:
+        load.ensure_ops(conn)
+        load.ensure_raw_table(conn, CENTER_ROSTER)
+        for path in _files(paths, "centers_*.csv"):
+            try:
+                layout = registry.read_csv_layout(
+                    path, known=reports.ROSTER_COLUMNS, required=reports.ROSTER_COLUMNS, labels={}
+                )
+                report.batches.append(
+                    load.copy_csv_file(
+                        conn,
+                        CENTER_ROSTER,
+                        path,
+                        family="center_roster",
+                        columns=layout.columns,
+                        encoding=layout.encoding,
+                        skip_bytes=layout.bom_bytes,
+                    )
+                )
+            except TTWError as exc:
+                report.errors.append(str(exc))
+    return report
+
+
+def ingest_reports(target: Target, paths: Iterable[Path]) -> IngestReport:
+    """Load annual report workbooks, one batch each; a missing sheet is kept in ops.load_rejects."""
+    report = IngestReport()
+    with connect(target, autocommit=True) as conn:
+        load.ensure_ops(conn)
+        for table in REPORT_TABLES:
+            load.ensure_raw_table(conn, table)
+        for path in _files(paths, "年度报告_*.xlsx"):
+            try:
+                workbook = reports.read_report(path)
+            except TTWError as exc:
+                load.record_file_reject(conn, "center_reports", str(path), "unreadable_file", str(exc))
+                report.errors.append(str(exc))
+                continue
+            report.batches.append(
+                load.copy_rows_batch(
+                    conn,
+                    str(path),
+                    family="center_reports",
+                    content_hash=load.file_sha256(path),
+                    parts=[
+                        (REPORT_FIELDS, workbook.fields),
+                        (REPORT_INDICATORS, workbook.indicators),
+                        (REPORT_ACHIEVEMENTS, workbook.achievements),
+                        (REPORT_PLANS, workbook.plans),
+                    ],
+                    problems=workbook.problems,
+                )
+            )
+            report.problems.extend(f"{path}: {reason}" for _, reason, _ in workbook.problems)
     return report

@@ -44,6 +44,16 @@ create table if not exists ops.load_batches (
 );
 create unique index if not exists load_batches_one_per_content
     on ops.load_batches (source_family, content_hash) where content_hash <> '';
+-- what a loader could not take, with why: a missing sheet, an unreadable file
+create table if not exists ops.load_rejects (
+    source_family text not null,
+    batch_id bigint,
+    source_file text not null,
+    location text,
+    rule_name text not null,
+    reason text not null,
+    rejected_at timestamptz not null default now()
+);
 """
 
 
@@ -257,6 +267,70 @@ def copy_batch(
 
 
 _COPY_CONTEXT = re.compile(r"^COPY [^,]+, (line \d+(?:, column \w+)?)")
+
+
+def copy_rows_batch(
+    conn: psycopg.Connection,
+    source: str,
+    *,
+    family: str,
+    content_hash: str,
+    parts: list[tuple[RawTable, list[tuple]]],
+    problems: list[tuple[str, str, str]] = (),
+) -> BatchResult:
+    """Load rows already read (one file's, across several raw tables) as one atomic batch.
+
+    ``parts`` pairs each raw table with its rows (values in the table's column order);
+    ``problems`` (rule, reason, location) go to ``ops.load_rejects`` in the same batch.
+    Content already loaded for ``family`` (same SHA-256) is skipped.
+    """
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"family:{family}",))
+        seen = conn.execute(
+            "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
+            (family, content_hash),
+        ).fetchone()
+        if seen:
+            return BatchResult(source, seen[0], 0, 0, skipped=True)
+        received = sum(len(rows) for _, rows in parts)
+        batch_id = conn.execute(
+            "insert into ops.load_batches (source_family, source_uri, content_hash, rows_received, rows_loaded)"
+            " values (%s, %s, %s, %s, 0) returning batch_id",
+            (family, source, content_hash, received),
+        ).fetchone()[0]
+        conn.execute("select set_config('ttw.batch_id', %s, true)", (str(batch_id),))
+        conn.execute("select set_config('ttw.source_file', %s, true)", (source,))
+        loaded = 0
+        for table, rows in parts:
+            conn.execute(sql.SQL("select setval({}, 1, false)").format(sql.Literal(table.qualified + "__row_seq")))
+            statement = sql.SQL("copy {} ({}) from stdin").format(
+                table.ident, sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
+            )
+            with conn.cursor() as cur, cur.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            loaded += conn.execute(
+                sql.SQL("select count(*) from {} where _batch_id = %s").format(table.ident), (batch_id,)
+            ).fetchone()[0]
+        if loaded != received:
+            raise TTWError(f"{source}: row accounting failed, {received} rows read but {loaded} loaded")
+        for rule, reason, location in problems:
+            conn.execute(
+                "insert into ops.load_rejects (source_family, batch_id, source_file, location, rule_name, reason)"
+                " values (%s, %s, %s, %s, %s, %s)",
+                (family, batch_id, source, location, rule, reason),
+            )
+        conn.execute("update ops.load_batches set rows_loaded = %s where batch_id = %s", (loaded, batch_id))
+    return BatchResult(source, batch_id, received, loaded, skipped=False)
+
+
+def record_file_reject(conn: psycopg.Connection, family: str, source: str, rule: str, reason: str) -> None:
+    """A file no loader could read: kept in ops.load_rejects with why."""
+    with conn.transaction():
+        conn.execute(
+            "insert into ops.load_rejects (source_family, source_file, rule_name, reason) values (%s, %s, %s, %s)",
+            (family, source, rule, reason),
+        )
 
 
 def _copy_error(exc: psycopg.Error) -> str:

@@ -17,8 +17,9 @@ from openpyxl import load_workbook
 from ttw.codes import PROVINCE_PREFIXES, QINGDAO_DISTRICTS, is_valid_credit_code
 from ttw.errors import TTWError
 from ttw.extract.registry import REQUIRED_VALUES
+from ttw.extract.reports import SHEETS
 from ttw.generate import generate
-from ttw.generate.centers import INDICATORS, SHEETS
+from ttw.generate.centers import INDICATORS
 
 DATASETS = ["small_dataset", "defective_dataset"]
 

@@ -115,30 +115,49 @@ def detect_encoding(head: bytes) -> tuple[str, int] | None:
     return "GB18030", 0
 
 
-def map_header(path: Path, header: list[str]) -> tuple[str, ...]:
-    """Canonical column for each header cell; unknown cells and missing required columns are errors."""
-    by_name = {**LABELS, **{c: c for c in COLUMNS}}
+def map_header(
+    path: Path,
+    header: list[str],
+    known: tuple[str, ...] = COLUMNS,
+    required: tuple[str, ...] = REQUIRED,
+    labels: dict[str, str] = LABELS,
+) -> tuple[str, ...]:
+    """Canonical column for each header cell; unknown cells and missing required columns are errors.
+
+    The defaults are the contract registry's; other CSV sources pass their own columns.
+    """
+    by_name = {**labels, **{c: c for c in known}}
     mapped: list[str] = []
     for position, cell in enumerate(header, start=1):
         name = cell.strip().replace("（", "(").replace("）", ")")
         if name not in by_name:
             raise TTWError(
-                f"{path}: header column {position} {cell!r} is not a contract registry column "
-                f"(expected a label such as 合同登记编号 or a canonical name such as registration_no)"
+                f"{path}: header column {position} {cell!r} is not a {'contract registry' if labels else 'known'} "
+                f"column (expected a name such as {known[0]}{' or a label such as 合同登记编号' if labels else ''})"
             )
         mapped.append(by_name[name])
     duplicated = sorted({c for c in mapped if mapped.count(c) > 1})
     if duplicated:
         raise TTWError(f"{path}: header names column {duplicated[0]!r} more than once")
-    missing = [c for c in REQUIRED if c not in mapped]
+    missing = [c for c in required if c not in mapped]
     if missing:
-        label = next(k for k, v in LABELS.items() if v == missing[0])
-        raise TTWError(f"{path}: required column {missing[0]!r} ({label}) is missing from the header")
+        label = next((f" ({k})" for k, v in labels.items() if v == missing[0]), "")
+        raise TTWError(f"{path}: required column {missing[0]!r}{label} is missing from the header")
     return tuple(mapped)
 
 
-def read_csv_layout(path: Path) -> CsvLayout:
-    """Inspect a CSV export: encoding and header mapping. The file is not read past 1 MiB."""
+def read_csv_layout(
+    path: Path,
+    *,
+    known: tuple[str, ...] = COLUMNS,
+    required: tuple[str, ...] = REQUIRED,
+    labels: dict[str, str] = LABELS,
+) -> CsvLayout:
+    """Inspect a CSV export: encoding and header mapping. The file is not read past 1 MiB.
+
+    Registry exports by default; another source names its ``known`` and ``required`` columns
+    and its ``labels`` (none: canonical English names only).
+    """
     try:
         with path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
@@ -152,7 +171,8 @@ def read_csv_layout(path: Path) -> CsvLayout:
     encoding, bom = detected
     text = head[bom:].decode("utf-8" if encoding == "UTF8" else "gb18030", errors="replace")
     header = next(csv.reader(io.StringIO(text)))
-    return CsvLayout(path=path, encoding=encoding, bom_bytes=bom, columns=map_header(path, header))
+    columns = map_header(path, header, known=known, required=required, labels=labels)
+    return CsvLayout(path=path, encoding=encoding, bom_bytes=bom, columns=columns)
 
 
 def cell_text(value: object) -> str:

@@ -13,24 +13,12 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from ttw.codes import QINGDAO_DISTRICTS
+from ttw.extract.reports import ROSTER_COLUMNS
 from ttw.generate import calibration as cal
 from ttw.generate.manifest import Manifest
 from ttw.generate.orgs import Org, org
 from ttw.generate.xlsx import save_deterministic
 
-ROSTER_COLUMNS = (
-    "center_code",
-    "center_name",
-    "host_org_name",
-    "host_credit_code",
-    "district_code",
-    "industry",
-    "batch",
-    "approved_on",
-    "build_start",
-    "build_end",
-    "status",
-)
 INDUSTRIES = ("新一代信息技术", "高端装备", "新材料", "生物医药", "新能源", "海洋经济", "现代农业", "节能环保")
 # 运行数据: indicator -> unit (DESIGN §5.3)
 INDICATORS = {
@@ -52,7 +40,6 @@ INDICATORS = {
     "营业收入": "万元",
     "任务完成率": "%",
 }
-SHEETS = ("基本信息", "运行数据", "重大成果", "问题与计划")
 _NOT_A_NUMBER = ("约120", "—", "N/A", "待统计", "12..5")
 
 

@@ -32,6 +32,16 @@ language sql immutable parallel safe as $fn$
     from (select replace(replace(btrim(value), ',', ''), '，', '') as cleaned) as v
 $fn$;
 
+-- a reported figure: 1234, 1,234.5, 92.5%; null when not a number
+create or replace function staging.parse_number(value text) returns numeric
+language sql immutable parallel safe as $fn$
+    select
+        case
+            when cleaned ~ '^-?\d+(\.\d+)?$' then cleaned::numeric
+        end
+    from (select regexp_replace(btrim(value), '[,，\s%]', '', 'g') as cleaned) as v
+$fn$;
+
 -- GB 32100-2015 unified social credit code: 18 characters, check character last
 create or replace function staging.is_valid_credit_code(value text) returns boolean
 language sql immutable parallel safe as $fn$

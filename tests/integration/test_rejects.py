@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from generated import manifest
 
 from ttw.build import build
-from ttw.ingest import ingest_contracts
+from ttw.ingest import ingest_centers, ingest_contracts, ingest_reports
 from ttw.warehouse import connect
 
 
@@ -66,3 +68,53 @@ def test_generated_corrections_supersede_the_earlier_versions(clean_target, sett
         amount, registered = facts[number]
         assert amount == Decimal(correction["contract_amount"].replace(",", ""))
         assert registered == (correction["status"] == "已登记")
+
+
+@pytest.mark.parametrize("dataset", ["small_dataset", "defective_dataset"])
+def test_report_and_roster_defects_are_kept_with_sheet_or_cell(clean_target, settings, dataset, request):
+    root = request.getfixturevalue(dataset)
+    data = manifest(root)
+    centers = ingest_centers(clean_target, [root / "centers"])
+    reports = ingest_reports(clean_target, [root / "reports"])
+    assert centers.ok, centers.errors
+    assert reports.ok, reports.errors
+    assert len(reports.batches) == sum(1 for f in data["files"] if f.startswith("reports/"))
+    build(settings, clean_target)
+
+    with connect(clean_target) as conn:
+        rejects = conn.execute(
+            "select source_file, rule_name, source_location from ops.rejects where source_family = 'center_reports'"
+        ).fetchall()
+        indicators = conn.execute("select count(*) from staging.stg_reports__indicators").fetchone()[0]
+        roster = conn.execute("select count(*) from staging.stg_centers__roster").fetchone()[0]
+    prefix = str(root) + "/"
+    found = {(f.removeprefix(prefix), rule, location) for f, rule, location in rejects}
+    expected = set()
+    for defect in data["defects"]:
+        if defect["kind"] == "missing_sheet":
+            expected.add((defect["file"], "missing_sheet", defect["sheet"]))
+        elif defect["kind"] == "non_numeric_indicator":
+            expected.add((defect["file"], "non_numeric_indicator", f"运行数据!{defect['cell']}"))
+    assert found == expected
+    assert expected
+    counted = sum(rows for f, rows in data["files"].items() if f.startswith("reports/"))
+    assert indicators == counted - sum(1 for _, rule, _ in found if rule == "non_numeric_indicator")
+    assert roster == sum(rows for f, rows in data["files"].items() if f.startswith("centers/"))
+
+    again = ingest_reports(clean_target, [root / "reports"])
+    assert all(batch.skipped for batch in again.batches)
+
+
+def test_an_unreadable_workbook_is_kept_with_its_reason_and_the_others_load(clean_target, small_dataset, tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    good = next((small_dataset / "reports" / "2024").glob("*.xlsx"))
+    shutil.copy2(good, folder / good.name)
+    (folder / "年度报告_C000000001_2024.xlsx").write_text("not a workbook")
+    report = ingest_reports(clean_target, [folder])
+    assert len(report.batches) == 1
+    assert len(report.errors) == 1
+    assert "not a readable xlsx workbook" in report.errors[0]
+    with connect(clean_target) as conn:
+        kept = conn.execute("select source_file, rule_name, reason from ops.load_rejects").fetchall()
+    assert [(Path(f).name, rule) for f, rule, _ in kept] == [("年度报告_C000000001_2024.xlsx", "unreadable_file")]

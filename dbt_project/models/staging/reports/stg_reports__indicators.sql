@@ -1,0 +1,25 @@
+with
+
+checks as (
+
+    select * from {{ ref('stg_reports__indicator_checks') }}
+
+),
+
+valid as (
+
+    select
+        center_code,
+        report_year,
+        btrim(indicator) as indicator,
+        nullif(btrim(unit), '') as unit,
+        numeric_value as reported_value,
+        cell as source_cell,
+        _batch_id as batch_id,
+        _source_file as source_file
+    from checks
+    where cardinality(failures) = 0
+
+)
+
+select * from valid

@@ -74,3 +74,13 @@ def build(settings: Settings, target: Target, *, full_refresh: bool = False, sel
     if select:
         args += ["--select", *select]
     return run_dbt(settings, target, args)
+
+
+def rejects_summary(target: Target) -> list[tuple[str, str, int]]:
+    """(source family, rule, rows) in ops.rejects after a build, most first."""
+    from ttw.warehouse import connect
+
+    with connect(target) as conn:
+        return conn.execute(
+            "select source_family, rule_name, count(*) from ops.rejects group by 1, 2 order by 3 desc, 1, 2"
+        ).fetchall()

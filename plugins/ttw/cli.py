@@ -397,13 +397,21 @@ def build_cmd(
     select: Annotated[list[str] | None, typer.Option("--select", "-s", help="dbt node selection.")] = None,
 ) -> None:
     """Run dbt build (seeds, models, tests) into marts_build."""
-    from ttw.build import build
+    from ttw.build import build, rejects_summary
     from ttw.warehouse import ensure_warehouse
 
     settings = get_settings()
-    output = build(settings, ensure_warehouse(settings), full_refresh=full_refresh, select=select)
+    target = ensure_warehouse(settings)
+    output = build(settings, target, full_refresh=full_refresh, select=select)
     done = [line for line in output.splitlines() if "Done." in line]
     out.print(done[-1].strip() if done else "dbt build finished")
+    rejected = rejects_summary(target)
+    if rejected:
+        out.print(f"rejected rows (in ops.rejects): {sum(n for _, _, n in rejected)}")
+        for family, rule, rows in rejected:
+            out.print(f"  {family}: {rule} {rows}")
+    else:
+        out.print("no rejected rows")
 
 
 @app.command("publish")

@@ -100,3 +100,17 @@ def test_embedded_lifecycle_through_the_entry_point(tmp_path, unused_port):
         stopped = run("warehouse", "stop", **env)
     assert stopped.stdout.strip() == "warehouse stopped"
     assert run("warehouse", "status", **env).returncode == 1
+
+
+def test_ingest_then_build_reports_loaded_skipped_and_rejected_rows(clean_target, defective_dataset, tmp_path):
+    env = {"TTW_WAREHOUSE_URL": clean_target.url, "TTW_HOME": str(tmp_path)}
+    export = next(p for p in sorted((defective_dataset / "registry").glob("contracts_*.csv")))
+    first = run("ingest", "contracts", str(export), **env)
+    assert first.returncode == 0, first.stderr
+    assert "1 files" in first.stdout
+    again = run("ingest", "contracts", str(export), **env)
+    assert "skipped, identical content already loaded" in again.stdout
+    built = run("build", **env)
+    assert built.returncode == 0, built.stderr
+    assert "rejected rows (in ops.rejects):" in built.stdout
+    assert "registry_contracts:" in built.stdout

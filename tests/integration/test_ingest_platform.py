@@ -13,6 +13,7 @@ from pathlib import Path
 
 from generated import PLATFORM_TOKEN
 
+from ttw.build import build
 from ttw.errors import TTWError
 from ttw.extract.platform import ensure_platform_tables, ingest_resource, session
 from ttw.ingest import ingest_platform
@@ -51,7 +52,7 @@ def watermark(target, platform: str, resource: str) -> dt.datetime | None:
     return row[0] if row else None
 
 
-def test_a_run_lands_every_version_once_and_a_second_run_finds_nothing(clean_target, platform_server):
+def test_a_run_lands_every_version_once_and_a_second_run_finds_nothing(clean_target, settings, platform_server):
     srv = platform_server()
     base = f"{srv.base_url}/tech_market"
     runs = ingest_platform(clean_target, base, PLATFORM_TOKEN, page_size=50)
@@ -74,6 +75,12 @@ def test_a_run_lands_every_version_once_and_a_second_run_finds_nothing(clean_tar
 
     again = ingest_platform(clean_target, base, PLATFORM_TOKEN, resources=["achievements"])
     assert (again[0].pages, again[0].loaded) == (0, 0)
+
+    build(settings, clean_target)  # staging keeps every version (its dbt test checks each batch)
+    with connect(clean_target) as conn:
+        staged = conn.execute("select count(*) from staging.stg_platform__records").fetchone()[0]
+        raw = conn.execute("select count(*) from raw.platform_records").fetchone()[0]
+    assert staged == raw == sum(r.loaded for r in runs)
 
 
 def test_429s_5xx_repeats_and_changes_end_with_exactly_the_servers_records(clean_target, platform_server):

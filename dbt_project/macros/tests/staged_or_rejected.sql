@@ -1,5 +1,6 @@
--- Nothing lost: every raw registry row of every batch is either a valid staging row or
--- in ops.rejects (with at least one rule), and never both.
+{#- Nothing lost: for every load batch, the raw rows of a source equal the model's (valid)
+    rows plus the distinct rows ops.rejects holds for the family — never both, never none. -#}
+{% test staged_or_rejected(model, source_name, table_name, family) %}
 with
 
 raw_rows as (
@@ -7,7 +8,7 @@ raw_rows as (
     select
         _batch_id as batch_id,
         count(*) as raw_count
-    from {{ source('registry', 'registry_contracts') }}
+    from {{ source(source_name, table_name) }}
     group by _batch_id
 
 ),
@@ -17,7 +18,7 @@ staged as (
     select
         batch_id,
         count(*) as staged_count
-    from {{ ref('stg_registry__contracts') }}
+    from {{ model }}
     group by batch_id
 
 ),
@@ -28,7 +29,7 @@ rejected as (
         batch_id,
         count(distinct source_row_number) as rejected_count
     from {{ ref('rejects') }}
-    where source_family = 'registry_contracts'
+    where source_family = '{{ family }}' and source_row_number is not null
     group by batch_id
 
 )
@@ -42,3 +43,4 @@ from raw_rows
 left join staged on raw_rows.batch_id = staged.batch_id
 left join rejected on raw_rows.batch_id = rejected.batch_id
 where raw_rows.raw_count <> coalesce(staged.staged_count, 0) + coalesce(rejected.rejected_count, 0)
+{% endtest %}

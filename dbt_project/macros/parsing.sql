@@ -62,3 +62,8 @@ language sql immutable parallel safe as $fn$
         end
 $fn$;
 {% endmacro %}
+
+{#- `dbt run-operation install_parsing_functions`: the same functions outside a build. -#}
+{% macro install_parsing_functions() %}
+    {% do run_query(create_parsing_functions()) %}
+{% endmacro %}

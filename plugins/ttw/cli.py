@@ -164,6 +164,7 @@ def platform_serve_cmd(
     slow_seconds: Annotated[float, typer.Option(help="Delay of a slow answer.")] = 2.0,
     repeat: Annotated[int, typer.Option(help="Records of a page repeated at the start of the next.")] = 0,
     change_every: Annotated[int, typer.Option(help="Every Nth page, its first record changes while paging.")] = 0,
+    fail_after: Annotated[int, typer.Option(help="After N data requests, answer 503 to all (an outage).")] = 0,
     fault_seed: Annotated[int, typer.Option(help="Seed of the fault dice.")] = 0,
 ) -> None:
     """Serve generated platform data over HTTP: bearer auth, updated_since, cursors, faults on request."""

@@ -80,15 +80,23 @@ def contract_files(paths: Iterable[Path]) -> list[Path]:
 def _load_contract_file(conn, path: Path) -> load.BatchResult:
     if path.suffix.lower() == ".xlsx":
         columns, rows = registry.read_xlsx_rows(path)
-        content_hash = load.file_sha256(path)
+        read = 0
+
+        def numbered():
+            nonlocal read
+            for number, texts in rows:
+                read += 1
+                yield [*texts, str(number)]
+
         return load.copy_batch(
             conn,
             REGISTRY_CONTRACTS,
             str(path),
             family="registry_contracts",
             columns=(*columns, "_row_number"),
-            chunks=load.csv_chunks([*texts, str(number)] for number, texts in rows),
-            content_hash=lambda: content_hash,
+            chunks=load.csv_chunks(numbered()),
+            content_hash=load.file_sha256(path),
+            records=lambda: read,
         )
     layout = registry.read_csv_layout(path)
     return load.copy_csv_file(
@@ -113,6 +121,7 @@ def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
             try:
                 result = _load_contract_file(conn, path)
             except TTWError as exc:
+                load.record_file_reject(conn, "registry_contracts", path, "file_rejected", str(exc))
                 report.errors.append(str(exc))
             else:
                 report.batches.append(result)
@@ -149,6 +158,7 @@ def ingest_centers(target: Target, paths: Iterable[Path]) -> IngestReport:
                     )
                 )
             except TTWError as exc:
+                load.record_file_reject(conn, "center_roster", path, "file_rejected", str(exc))
                 report.errors.append(str(exc))
     return report
 
@@ -164,7 +174,7 @@ def ingest_reports(target: Target, paths: Iterable[Path]) -> IngestReport:
             try:
                 workbook = reports.read_report(path)
             except TTWError as exc:
-                load.record_file_reject(conn, "center_reports", str(path), "unreadable_file", str(exc))
+                load.record_file_reject(conn, "center_reports", path, "unreadable_file", str(exc))
                 report.errors.append(str(exc))
                 continue
             report.batches.append(

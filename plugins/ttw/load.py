@@ -49,11 +49,15 @@ create table if not exists ops.load_rejects (
     source_family text not null,
     batch_id bigint,
     source_file text not null,
+    content_hash text not null default '',
     location text,
     rule_name text not null,
     reason text not null,
     rejected_at timestamptz not null default now()
 );
+alter table ops.load_rejects add column if not exists content_hash text not null default '';
+create unique index if not exists load_rejects_once
+    on ops.load_rejects (source_family, source_file, content_hash, rule_name, coalesce(location, ''));
 """
 
 
@@ -148,14 +152,6 @@ def csv_chunks(rows: Iterable[list[str]], rows_per_chunk: int = 5_000) -> Iterat
         yield buffer.getvalue().encode("utf-8")
 
 
-class _AlreadyLoaded(Exception):
-    """Raised inside a batch's transaction to roll it back: identical content is loaded."""
-
-    def __init__(self, batch_id: int) -> None:
-        super().__init__(batch_id)
-        self.batch_id = batch_id
-
-
 def copy_csv_file(
     conn: psycopg.Connection,
     table: RawTable,
@@ -169,17 +165,28 @@ def copy_csv_file(
     """Load one CSV file (header row first) into ``table`` as one atomic batch.
 
     ``columns`` names the canonical column of each position in the file; ``skip_bytes``
-    drops a byte-order mark (still hashed). Identical content already loaded is skipped.
+    drops a byte-order mark. The file is hashed first, so identical content already
+    loaded is skipped before anything is written. The records are counted apart from
+    COPY (lines, and a CSV parse when quoted line breaks make the two differ), so a
+    stream PostgreSQL cut short cannot pass as complete.
     """
-    digest = hashlib.sha256()
+    newlines = 0
+    last = b"\n"
 
     def chunks() -> Iterator[bytes]:
+        nonlocal newlines, last
         with path.open("rb") as handle:
-            digest.update(handle.read(skip_bytes))
+            handle.read(skip_bytes)
             while chunk := handle.read(CHUNK):
-                digest.update(chunk)
+                newlines += chunk.count(b"\n")
+                last = chunk[-1:]
                 yield chunk
 
+    def records_in_file() -> int:
+        lines = newlines + (last != b"\n") - 1  # minus the header
+        return lines if lines == received_by_copy[0] else _csv_records(path, encoding, skip_bytes)
+
+    received_by_copy = [0]
     return copy_batch(
         conn,
         table,
@@ -187,10 +194,21 @@ def copy_csv_file(
         family=family,
         columns=columns,
         chunks=chunks(),
+        content_hash=file_sha256(path),
         encoding=encoding,
         header=True,
-        content_hash=digest.hexdigest,
+        records=records_in_file,
+        copied=received_by_copy,
     )
+
+
+def _csv_records(path: Path, encoding: str, skip_bytes: int) -> int:
+    """Data records of a CSV file by a full parse (quoted line breaks make lines != records)."""
+    codec = "gb18030" if encoding == "GB18030" else "utf-8"
+    with path.open("rb") as raw:
+        raw.read(skip_bytes)
+        text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="")
+        return max(0, sum(1 for _ in csv.reader(text)) - 1)
 
 
 def copy_batch(
@@ -201,68 +219,72 @@ def copy_batch(
     family: str,
     columns: tuple[str, ...],
     chunks: Iterable[bytes],
-    content_hash: Callable[[], str],
+    content_hash: str,
     encoding: str = "UTF8",
     header: bool = False,
+    records: Callable[[], int] | None = None,
+    copied: list[int] | None = None,
 ) -> BatchResult:
     """COPY CSV ``chunks`` into ``table`` as one atomic batch recorded in ``ops.load_batches``.
 
-    ``content_hash`` is asked once the chunks are consumed (so a stream can be hashed as it
-    goes); when that content is already loaded for ``family`` the batch is rolled back and
-    reported as skipped. Columns not in ``columns`` get the metadata defaults.
+    Content already loaded for ``family`` (same ``content_hash``) is skipped before anything
+    is written. ``records``, when given, counts the delivered records independently of
+    COPY (asked after the stream is consumed; ``copied[0]`` then holds COPY's count); a
+    difference fails the batch. Columns not in ``columns`` get the metadata defaults.
     """
-    try:
-        with conn.transaction():
-            # One loader per raw table at a time: the row-number sequence is reset per batch.
-            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.qualified,))
-            batch_id = conn.execute(
-                "insert into ops.load_batches (source_family, source_uri, content_hash, rows_received, rows_loaded)"
-                " values (%s, %s, '', 0, 0) returning batch_id",
-                (family, source),
-            ).fetchone()[0]
-            conn.execute("select set_config('ttw.batch_id', %s, true)", (str(batch_id),))
-            conn.execute("select set_config('ttw.source_file', %s, true)", (source,))
-            conn.execute(sql.SQL("select setval({}, 1, false)").format(sql.Literal(table.qualified + "__row_seq")))
-            statement = sql.SQL(
-                "copy {table} ({columns}) from stdin with (format csv, header {header}, encoding {enc})"
-            )
-            statement = statement.format(
-                table=table.ident,
-                columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
-                header=sql.SQL("true" if header else "false"),
-                enc=sql.Literal(encoding),
-            )
-            try:
-                with conn.cursor() as cur:
-                    with cur.copy(statement) as copy:
-                        for chunk in chunks:
-                            copy.write(chunk)
-                    received = cur.rowcount
-            except psycopg.errors.DataError as exc:
-                raise TTWError(f"{source}: {_copy_error(exc)}") from None
-            digest = content_hash()
-            seen = conn.execute(
-                "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
-                (family, digest),
-            ).fetchone()
-            if seen:
-                raise _AlreadyLoaded(seen[0])
-            # rows in raw for the batch, counted back after COPY: nothing lost between the
-            # stream and the commit
-            loaded = conn.execute(
-                sql.SQL("select count(*) from {} where _batch_id = %s").format(table.ident), (batch_id,)
-            ).fetchone()[0]
-            if loaded != received:
+    with conn.transaction():
+        # One loader per raw table at a time: the row-number sequence is reset per batch.
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.qualified,))
+        seen = conn.execute(
+            "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
+            (family, content_hash),
+        ).fetchone()
+        if seen:
+            return BatchResult(source, seen[0], 0, 0, skipped=True)
+        batch_id = conn.execute(
+            "insert into ops.load_batches (source_family, source_uri, content_hash, rows_received, rows_loaded)"
+            " values (%s, %s, '', 0, 0) returning batch_id",
+            (family, source),
+        ).fetchone()[0]
+        conn.execute("select set_config('ttw.batch_id', %s, true)", (str(batch_id),))
+        conn.execute("select set_config('ttw.source_file', %s, true)", (source,))
+        conn.execute(sql.SQL("select setval({}, 1, false)").format(sql.Literal(table.qualified + "__row_seq")))
+        statement = sql.SQL("copy {table} ({columns}) from stdin with (format csv, header {header}, encoding {enc})")
+        statement = statement.format(
+            table=table.ident,
+            columns=sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+            header=sql.SQL("true" if header else "false"),
+            enc=sql.Literal(encoding),
+        )
+        try:
+            with conn.cursor() as cur:
+                with cur.copy(statement) as copy:
+                    for chunk in chunks:
+                        copy.write(chunk)
+                received = cur.rowcount
+        except psycopg.errors.DataError as exc:
+            raise TTWError(f"{source}: {_copy_error(exc)}") from None
+        if copied is not None:
+            copied[0] = received
+        if records is not None:
+            delivered = records()
+            if delivered != received:
                 raise TTWError(
-                    f"{source}: row accounting failed, {received} rows received but {loaded} in {table.qualified}"
+                    f"{source}: row accounting failed, the file holds {delivered} records but COPY read {received}"
                 )
-            conn.execute(
-                "update ops.load_batches set content_hash = %s, rows_received = %s, rows_loaded = %s"
-                " where batch_id = %s",
-                (digest, received, loaded, batch_id),
+        # rows in raw for the batch, counted back after COPY: nothing lost between the
+        # stream and the commit
+        loaded = conn.execute(
+            sql.SQL("select count(*) from {} where _batch_id = %s").format(table.ident), (batch_id,)
+        ).fetchone()[0]
+        if loaded != received:
+            raise TTWError(
+                f"{source}: row accounting failed, {received} rows received but {loaded} in {table.qualified}"
             )
-    except _AlreadyLoaded as done:
-        return BatchResult(source, done.batch_id, 0, 0, skipped=True)
+        conn.execute(
+            "update ops.load_batches set content_hash = %s, rows_received = %s, rows_loaded = %s where batch_id = %s",
+            (content_hash, received, loaded, batch_id),
+        )
     return BatchResult(source, batch_id, received, loaded, skipped=False)
 
 
@@ -316,20 +338,26 @@ def copy_rows_batch(
             raise TTWError(f"{source}: row accounting failed, {received} rows read but {loaded} loaded")
         for rule, reason, location in problems:
             conn.execute(
-                "insert into ops.load_rejects (source_family, batch_id, source_file, location, rule_name, reason)"
-                " values (%s, %s, %s, %s, %s, %s)",
-                (family, batch_id, source, location, rule, reason),
+                "insert into ops.load_rejects"
+                " (source_family, batch_id, source_file, content_hash, location, rule_name, reason)"
+                " values (%s, %s, %s, %s, %s, %s, %s) on conflict do nothing",
+                (family, batch_id, source, content_hash, location, rule, reason),
             )
         conn.execute("update ops.load_batches set rows_loaded = %s where batch_id = %s", (loaded, batch_id))
     return BatchResult(source, batch_id, received, loaded, skipped=False)
 
 
-def record_file_reject(conn: psycopg.Connection, family: str, source: str, rule: str, reason: str) -> None:
-    """A file no loader could read: kept in ops.load_rejects with why."""
+def record_file_reject(conn: psycopg.Connection, family: str, path: Path, rule: str, reason: str) -> None:
+    """A file no loader could take: kept once (per content) in ops.load_rejects with why."""
+    try:
+        content_hash = file_sha256(path)
+    except OSError:
+        content_hash = ""
     with conn.transaction():
         conn.execute(
-            "insert into ops.load_rejects (source_family, source_file, rule_name, reason) values (%s, %s, %s, %s)",
-            (family, source, rule, reason),
+            "insert into ops.load_rejects (source_family, source_file, content_hash, rule_name, reason)"
+            " values (%s, %s, %s, %s, %s) on conflict do nothing",
+            (family, str(path), content_hash, rule, reason),
         )
 
 

@@ -9,7 +9,7 @@ So the base URL of a platform is ``http://HOST:PORT/{platform}``.
 Faults can be switched on to exercise clients: every Nth request rate-limited (429 with
 ``Retry-After``), a share of 5xx answers, slow answers, records repeated across pages, and
 records that change while a client pages (they come again later with a newer
-``updated_at``; the newest wins).
+``updated_at``; the newest wins), and an outage after a number of requests.
 """
 
 from __future__ import annotations
@@ -45,10 +45,11 @@ class Faults:
     slow_seconds: float = 2.0
     repeat: int = 0  # each next page starts this many records before the previous page ended
     change_every: int = 0  # every Nth page served, its first record changes (a newer version)
+    fail_after: int = 0  # after this many data requests, answer 503 to every one (an outage)
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("rate_limit_every", "retry_after", "repeat", "change_every"):
+        for name in ("rate_limit_every", "retry_after", "repeat", "change_every", "fail_after"):
             if getattr(self, name) < 0:
                 raise TTWError(f"fault {name}: expected 0 or more, got {getattr(self, name)}")
         for name in ("error_rate", "slow_rate"):
@@ -184,6 +185,8 @@ class PlatformServer(ThreadingHTTPServer):
             self.requests_served += 1
             n = self.requests_served
             faults = self.faults
+            if faults.fail_after and n > faults.fail_after:
+                return "503"
             if faults.rate_limit_every and n % faults.rate_limit_every == 0:
                 return "rate_limit"
             if faults.error_rate and self._rng.random() < faults.error_rate:

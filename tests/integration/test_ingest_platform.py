@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from generated import PLATFORM_TOKEN
 
 from ttw.build import build
@@ -219,3 +220,25 @@ def test_tombstones_land_as_deleted_versions(clean_target, platform_server):
         landed = {r[0] for r in conn.execute("select record_id from raw.platform_records where deleted = 'true'")}
     assert deleted
     assert deleted <= landed
+
+
+def test_ties_across_a_page_boundary_survive_an_outage(clean_target, platform_server, tmp_path):
+    """Records sharing an updated_at split over two pages: the watermark stops before them."""
+    import json
+
+    resource = tmp_path / "platform" / "market" / "demands.jsonl"
+    resource.parent.mkdir(parents=True)
+    stamps = ["2024-05-01T08:00:00+08:00", "2024-05-01T09:00:00+08:00", "2024-05-01T09:00:00+08:00",
+              "2024-05-01T09:00:00+08:00", "2024-05-01T10:00:00+08:00"]  # fmt: skip
+    lines = [{"id": f"D{i}", "updated_at": stamp, "deleted": False} for i, stamp in enumerate(stamps)]
+    resource.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    srv = platform_server(data=tmp_path, faults=Faults(fail_after=1))  # page 1 served, then an outage
+    http = session(PLATFORM_TOKEN, retries=1, backoff=0.01)
+    with pytest.raises(TTWError, match=r"HTTP 503|after retries"):
+        ingest_resource(clean_target, http, f"{srv.base_url}/market", "demands", page_size=2)
+    # page 1 held D0 (08:00) and D1 (09:00): only 08:00 is complete
+    assert watermark(clean_target, "market", "demands") == dt.datetime.fromisoformat(stamps[0])
+    srv.faults.fail_after = 0
+    ingest_resource(clean_target, session(PLATFORM_TOKEN), f"{srv.base_url}/market", "demands", page_size=2)
+    assert set(landed_newest(clean_target, "market", "demands")) == {f"D{i}" for i in range(5)}
+    assert watermark(clean_target, "market", "demands") == dt.datetime.fromisoformat(stamps[-1])

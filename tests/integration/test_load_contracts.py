@@ -174,3 +174,20 @@ def test_a_load_killed_during_copy_leaves_nothing_and_a_rerun_loads_everything_o
         batches = conn.execute("select rows_received, rows_loaded from ops.load_batches").fetchall()
     assert loaded == distinct == 400_000
     assert batches == [(400_000, 400_000)]
+
+
+def test_quoted_line_breaks_are_one_record_each(clean_target, sample_contracts, tmp_path):
+    rows = list(csv.reader(sample_contracts.open(encoding="utf-8", newline="")))
+    rows[1][1] = "海洋传感器\n研发项目（第一期）"  # a project name over two lines
+    rows[2][1] = 'with "quotes", commas\nand a break'
+    path = tmp_path / "contracts_202402.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    report = ingest_contracts(clean_target, [path])
+    assert report.ok, report.errors
+    assert report.batches[0].rows_received == report.batches[0].rows_loaded == len(rows) - 1
+    with connect(clean_target) as conn:
+        names = [
+            r[0] for r in conn.execute("select project_name from raw.registry_contracts order by _row_number limit 2")
+        ]
+    assert names == [rows[1][1], rows[2][1]]

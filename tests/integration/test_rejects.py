@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -38,9 +39,9 @@ def test_every_registry_defect_is_rejected_with_its_rule_and_nothing_else(clean_
         staged = conn.execute("select count(*) from staging.stg_registry__contracts").fetchone()[0]
 
     root_prefix = str(root) + "/"
-    found = {(f.removeprefix(root_prefix), row, rule) for f, row, rule, _ in rejects}
-    expected = {(d["file"], d["row"], d["kind"]) for d in data["defects"] if d["file"].startswith("registry/")}
-    assert found == expected
+    found = Counter((f.removeprefix(root_prefix), row, rule) for f, row, rule, _ in rejects)
+    expected = Counter((d["file"], d["row"], d["kind"]) for d in data["defects"] if d["file"].startswith("registry/"))
+    assert found == expected  # each defect once, under its own rule, and nothing else
     for _, _, rule, reason in rejects:
         assert reason, rule
     # rows received = rows loaded for every batch; every raw row staged or rejected
@@ -88,21 +89,26 @@ def test_report_and_roster_defects_are_kept_with_sheet_or_cell(clean_target, set
         indicators = conn.execute("select count(*) from staging.stg_reports__indicators").fetchone()[0]
         roster = conn.execute("select count(*) from staging.stg_centers__roster").fetchone()[0]
     prefix = str(root) + "/"
-    found = {(f.removeprefix(prefix), rule, location) for f, rule, location in rejects}
-    expected = set()
+    found = Counter((f.removeprefix(prefix), rule, location) for f, rule, location in rejects)
+    expected = Counter()
     for defect in data["defects"]:
         if defect["kind"] == "missing_sheet":
-            expected.add((defect["file"], "missing_sheet", defect["sheet"]))
+            expected[(defect["file"], "missing_sheet", defect["sheet"])] += 1
         elif defect["kind"] == "non_numeric_indicator":
-            expected.add((defect["file"], "non_numeric_indicator", f"运行数据!{defect['cell']}"))
+            expected[(defect["file"], "non_numeric_indicator", f"运行数据!{defect['cell']}")] += 1
     assert found == expected
     assert expected
     counted = sum(rows for f, rows in data["files"].items() if f.startswith("reports/"))
-    assert indicators == counted - sum(1 for _, rule, _ in found if rule == "non_numeric_indicator")
+    assert indicators == counted - sum(n for (_, rule, _), n in found.items() if rule == "non_numeric_indicator")
     assert roster == sum(rows for f, rows in data["files"].items() if f.startswith("centers/"))
 
+    with connect(clean_target) as conn:
+        kept_before = conn.execute("select count(*) from ops.load_rejects").fetchone()[0]
     again = ingest_reports(clean_target, [root / "reports"])
+    assert len(again.batches) == len(reports.batches)
     assert all(batch.skipped for batch in again.batches)
+    with connect(clean_target) as conn:
+        assert conn.execute("select count(*) from ops.load_rejects").fetchone()[0] == kept_before
 
 
 def test_an_unreadable_workbook_is_kept_with_its_reason_and_the_others_load(clean_target, small_dataset, tmp_path):

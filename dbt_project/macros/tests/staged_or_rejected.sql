@@ -1,5 +1,6 @@
 {#- Nothing lost: for every load batch, the raw rows of a source equal the model's (valid)
-    rows plus the distinct rows ops.rejects holds for the family — never both, never none. -#}
+    rows plus the distinct rows ops.rejects holds for the family; and no row is both
+    staged and rejected (so a lost row cannot hide behind a doubled one). -#}
 {% test staged_or_rejected(model, source_name, table_name, family) %}
 with
 
@@ -32,15 +33,34 @@ rejected as (
     where source_family = '{{ family }}' and source_row_number is not null
     group by batch_id
 
+),
+
+doubled as (
+
+    select
+        staged_rows.batch_id,
+        count(*) as both_count
+    from {{ model }} as staged_rows
+    inner join {{ ref('rejects') }} as rejected_rows
+        on
+            staged_rows.batch_id = rejected_rows.batch_id
+            and staged_rows.source_row_number = rejected_rows.source_row_number
+            and rejected_rows.source_family = '{{ family }}'
+    group by staged_rows.batch_id
+
 )
 
 select
     raw_rows.batch_id,
     raw_rows.raw_count,
     coalesce(staged.staged_count, 0) as staged_count,
-    coalesce(rejected.rejected_count, 0) as rejected_count
+    coalesce(rejected.rejected_count, 0) as rejected_count,
+    coalesce(doubled.both_count, 0) as both_count
 from raw_rows
 left join staged on raw_rows.batch_id = staged.batch_id
 left join rejected on raw_rows.batch_id = rejected.batch_id
-where raw_rows.raw_count <> coalesce(staged.staged_count, 0) + coalesce(rejected.rejected_count, 0)
+left join doubled on raw_rows.batch_id = doubled.batch_id
+where
+    raw_rows.raw_count <> coalesce(staged.staged_count, 0) + coalesce(rejected.rejected_count, 0)
+    or coalesce(doubled.both_count, 0) > 0
 {% endtest %}

@@ -18,6 +18,7 @@ urllib3; an invalid token or a broken answer stops the run with a clear message.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
@@ -120,14 +121,22 @@ def platform_name(base_url: str) -> str:
     return name
 
 
-def _parse_instant(text: str, where: str) -> dt.datetime:
+def _parse_instant(text: object, where: str) -> dt.datetime:
+    """A record's ``updated_at`` in UTC; a clear error naming the page otherwise."""
+    if not isinstance(text, str):
+        raise TTWError(f"{where}: a record's updated_at is {text!r}, expected an ISO 8601 time")
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (TypeError, ValueError):
+    except ValueError:
         raise TTWError(f"{where}: updated_at {text!r} is not an ISO 8601 time") from None
     if value.tzinfo is None:
         raise TTWError(f"{where}: updated_at {text!r} has no time zone")
-    return value
+    return value.astimezone(dt.UTC)
+
+
+def _deleted(value: object) -> str:
+    """A record's ``deleted`` flag as 'true' / 'false' (booleans or their text)."""
+    return "true" if value is True or str(value).strip().lower() in ("true", "1") else "false"
 
 
 def ensure_platform_tables(conn: psycopg.Connection) -> None:
@@ -163,6 +172,7 @@ def ingest_resource(
         run = ResourceRun(platform, resource, watermark_before=since, watermark_after=since)
         cursor: str | None = None
         safe = since
+        seen_max: dt.datetime | None = None
         while True:
             params: dict[str, str | int] = {"page_size": page_size}
             if since is not None:
@@ -175,19 +185,24 @@ def ingest_resource(
                 run.offered = False
                 return run
             records, cursor = body
-            if not records:
-                return run
-            # the last updated_at of this page may continue on the next one: only what is
-            # strictly before it is complete, unless this is the last page
             stamps = [_parse_instant(r.get("updated_at"), page_url) for r in records]
-            if cursor is None and stamps:
-                safe = max([*stamps, safe] if safe else stamps)
+            if any(later < earlier for earlier, later in itertools.pairwise(stamps)):
+                raise TTWError(f"{page_url}: records are not in updated_at order; cannot keep a safe watermark")
+            if stamps:
+                seen_max = max(stamps[-1], seen_max) if seen_max else stamps[-1]
+            if cursor is None:
+                # the end: everything up to the newest stamp seen is committed with this page
+                safe = max(seen_max, safe) if safe and seen_max else (seen_max or safe)
             elif stamps:
+                # the last updated_at of this page may continue on the next one: only what
+                # is strictly before it is complete
                 complete = [s for s in stamps if s < stamps[-1]]
                 if complete:
                     safe = max([*complete, safe] if safe else complete)
+            if not records and cursor is not None:
+                continue  # an empty page in the middle: keep following the cursor
             loaded = _commit_page(conn, platform, resource, page_url, records, stamps, safe)
-            run.pages += 1
+            run.pages += bool(records)
             run.received += len(records)
             run.loaded += loaded
             run.repeated += len(records) - loaded
@@ -234,6 +249,11 @@ def _commit_page(
     watermark: dt.datetime | None,
 ) -> int:
     """Land a page's records and move the watermark, in one transaction; rows newly loaded."""
+    if not records:  # nothing new arrived: only the watermark moves
+        if watermark is not None:
+            with conn.transaction():
+                _advance(conn, platform, resource, watermark)
+        return 0
     with conn.transaction():
         batch_id = conn.execute(
             "insert into ops.load_batches (source_family, source_uri, content_hash, rows_received, rows_loaded)"
@@ -246,7 +266,7 @@ def _commit_page(
                 resource,
                 str(record["id"]),
                 stamp.isoformat(),
-                str(bool(record.get("deleted", False))).lower(),
+                _deleted(record.get("deleted", False)),
                 json.dumps(record, ensure_ascii=False, sort_keys=True),
                 batch_id,
                 page_url,
@@ -267,10 +287,15 @@ def _commit_page(
             (loaded, len(records) - loaded, batch_id),
         )
         if watermark is not None:
-            conn.execute(
-                "insert into ops.watermarks (platform, resource, updated_since) values (%s, %s, %s)"
-                " on conflict (platform, resource) do update set updated_since = excluded.updated_since,"
-                " advanced_at = now()",
-                (platform, resource, watermark),
-            )
+            _advance(conn, platform, resource, watermark)
     return loaded
+
+
+def _advance(conn: psycopg.Connection, platform: str, resource: str, watermark: dt.datetime) -> None:
+    """Move the watermark forward (never back: an overlapping run cannot undo another)."""
+    conn.execute(
+        "insert into ops.watermarks (platform, resource, updated_since) values (%s, %s, %s)"
+        " on conflict (platform, resource) do update"
+        " set updated_since = greatest(ops.watermarks.updated_since, excluded.updated_since), advanced_at = now()",
+        (platform, resource, watermark),
+    )

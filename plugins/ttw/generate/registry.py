@@ -403,7 +403,7 @@ def _damage(kind: str, record: dict, rng: random.Random, meta: dict) -> str:
         return "tech_transaction_amount"
     if kind == "non_positive_amount":
         record["contract_amount"] = rng.choice(("0", f"-{amount}"))
-        record["tech_transaction_amount"] = record["contract_amount"]  # one defect per row
+        record["tech_transaction_amount"] = "0"  # one defect per row: 0 breaks no other rule
         return "contract_amount"
     if kind == "unknown_region_code":
         record["seller_region_code"] = rng.choice(("370299", "000000", "990101"))

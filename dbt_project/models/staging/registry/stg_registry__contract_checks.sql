@@ -47,7 +47,7 @@ typed as (
         staging.parse_cn_date(source.registered_on) as registered_date,
         staging.parse_amount(source.contract_amount) as contract_value,
         staging.parse_amount(source.tech_transaction_amount) as tech_value,
-        substring(source._source_file from 'contracts_(\d{6})[^/]*$') as export_period,
+        substring(source._source_file from 'contracts_(\d{4}(?:0[1-9]|1[0-2]))[^/]*$') as export_period,
         to_jsonb(source) - '_batch_id' - '_source_file' - '_row_number' - '_loaded_at' as payload,
         row_number() over (
             partition by source._batch_id, {{ source_columns | join(', ') }}
@@ -64,7 +64,7 @@ bounded as (
         -- a date after the month the file exports cannot be right
         coalesce(
             (to_date(typed.export_period, 'YYYYMM') + interval '1 month - 1 day')::date,
-            typed._loaded_at::date
+            (typed._loaded_at at time zone 'Asia/Shanghai')::date
         ) as latest_possible_date
     from typed
 
@@ -115,6 +115,10 @@ checked as (
                 case
                     when bounded.contract_value <= 0
                         then format('non_positive_amount|contract_amount %s is not above zero', bounded.contract_value)
+                end,
+                case
+                    when bounded.tech_value < 0
+                        then format('non_positive_amount|tech_transaction_amount %s is negative', bounded.tech_value)
                 end,
                 case
                     when bounded.contract_value > 0 and bounded.tech_value > bounded.contract_value

@@ -30,11 +30,11 @@ checked as (
     select
         indicators.*,
         coalesce(
-            report_keys.center_code,
+            nullif(btrim(report_keys.center_code), ''),
             substring(indicators._source_file from '年度报告_([^_/]+)_\d{4}\.xlsx$')
         ) as center_code,
         coalesce(
-            report_keys.report_year_text,
+            substring(btrim(report_keys.report_year_text) from '^(\d{4})'),
             substring(indicators._source_file from '年度报告_[^_/]+_(\d{4})\.xlsx$')
         )::int as report_year,
         staging.parse_number(indicators.value) as numeric_value,

@@ -15,6 +15,7 @@ valid as (
         nullif(btrim(unit), '') as unit,
         numeric_value as reported_value,
         cell as source_cell,
+        _row_number as source_row_number,
         _batch_id as batch_id,
         _source_file as source_file
     from checks

@@ -66,15 +66,17 @@ def ensure_raw_tables(target: Target) -> None:
         platform_api.ensure_platform_tables(conn)
 
 
-def contract_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand directories to the registry exports they hold, in file-name (month) order."""
-    files: list[Path] = []
+def deliveries(paths: Iterable[Path], *patterns: str) -> list[Path]:
+    """Files as given, folders expanded (recursively) to the files matching ``patterns``, in name order."""
+    found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted([*path.glob("contracts_*.csv"), *path.glob("contracts_*.xlsx")], key=lambda p: p.name))
+            found.extend(
+                sorted((f for pattern in patterns for f in path.rglob(pattern)), key=lambda f: (f.name, str(f)))
+            )
         else:
-            files.append(path)
-    return files
+            found.append(path)
+    return found
 
 
 def _load_contract_file(conn, path: Path) -> load.BatchResult:
@@ -117,7 +119,7 @@ def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, REGISTRY_CONTRACTS)
-        for path in contract_files(paths):
+        for path in deliveries(paths, "contracts_*.csv", "contracts_*.xlsx"):
             try:
                 result = _load_contract_file(conn, path)
             except TTWError as exc:
@@ -128,20 +130,13 @@ def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
     return report
 
 
-def _files(paths: Iterable[Path], pattern: str) -> list[Path]:
-    found: list[Path] = []
-    for path in paths:
-        found.extend(sorted(path.rglob(pattern), key=lambda p: str(p)) if path.is_dir() else [path])
-    return found
-
-
 def ingest_centers(target: Target, paths: Iterable[Path]) -> IngestReport:
     """Load center rosters (centers_YYYY.csv, canonical headers) into raw.center_roster."""
     report = IngestReport()
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, CENTER_ROSTER)
-        for path in _files(paths, "centers_*.csv"):
+        for path in deliveries(paths, "centers_*.csv"):
             try:
                 layout = registry.read_csv_layout(
                     path, known=reports.ROSTER_COLUMNS, required=reports.ROSTER_COLUMNS, labels={}
@@ -170,7 +165,7 @@ def ingest_reports(target: Target, paths: Iterable[Path]) -> IngestReport:
         load.ensure_ops(conn)
         for table in REPORT_TABLES:
             load.ensure_raw_table(conn, table)
-        for path in _files(paths, "年度报告_*.xlsx"):
+        for path in deliveries(paths, "年度报告_*.xlsx"):
             try:
                 workbook = reports.read_report(path)
             except TTWError as exc:

@@ -1,7 +1,8 @@
 {#- Nothing lost: for every load batch, the raw rows of a source equal the model's (valid)
     rows plus the distinct rows ops.rejects holds for the family; and no row is both
-    staged and rejected (so a lost row cannot hide behind a doubled one). -#}
-{% test staged_or_rejected(model, source_name, table_name, family) %}
+    staged and rejected (so a lost row cannot hide behind a doubled one). Without a
+    family (a staging model that keeps every raw row) the counts must simply be equal. -#}
+{% test staged_or_rejected(model, source_name, table_name, family=none) %}
 with
 
 raw_rows as (
@@ -24,6 +25,7 @@ staged as (
 
 ),
 
+{% if family %}
 rejected as (
 
     select
@@ -48,19 +50,28 @@ doubled as (
             and rejected_rows.source_family = '{{ family }}'
     group by staged_rows.batch_id
 
+),
+{% else %}
+rejected as (select null::bigint as batch_id, 0 as rejected_count where false),
+
+doubled as (select null::bigint as batch_id, 0 as both_count where false),
+{% endif %}
+
+accounted as (
+
+    select
+        coalesce(raw_rows.batch_id, staged.batch_id) as batch_id,
+        coalesce(raw_rows.raw_count, 0) as raw_count,
+        coalesce(staged.staged_count, 0) as staged_count,
+        coalesce(rejected.rejected_count, 0) as rejected_count,
+        coalesce(doubled.both_count, 0) as both_count
+    from raw_rows
+    full outer join staged on raw_rows.batch_id = staged.batch_id
+    left join rejected on coalesce(raw_rows.batch_id, staged.batch_id) = rejected.batch_id
+    left join doubled on coalesce(raw_rows.batch_id, staged.batch_id) = doubled.batch_id
+
 )
 
-select
-    raw_rows.batch_id,
-    raw_rows.raw_count,
-    coalesce(staged.staged_count, 0) as staged_count,
-    coalesce(rejected.rejected_count, 0) as rejected_count,
-    coalesce(doubled.both_count, 0) as both_count
-from raw_rows
-left join staged on raw_rows.batch_id = staged.batch_id
-left join rejected on raw_rows.batch_id = rejected.batch_id
-left join doubled on raw_rows.batch_id = doubled.batch_id
-where
-    raw_rows.raw_count <> coalesce(staged.staged_count, 0) + coalesce(rejected.rejected_count, 0)
-    or coalesce(doubled.both_count, 0) > 0
+select * from accounted
+where raw_count <> staged_count + rejected_count or both_count > 0
 {% endtest %}

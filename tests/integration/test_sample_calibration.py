@@ -50,15 +50,15 @@ def test_city_contracts_and_turnover(contracts):
         assert 8_500 <= count <= 12_500, (year, count)
     count, turnover = qingdao_sold(contracts, 2024)
     assert 10_000 <= count <= 12_000
-    assert turnover / YI == pytest.approx(700, rel=0.05)  # ≈700亿元
+    assert turnover / YI == pytest.approx(700, rel=0.02)  # ≈700亿元
 
 
 def test_shinan_first_half_of_2024(contracts):
     count, amount = qingdao_sold(contracts, 2024, range(1, 7), "370202")
     _, before = qingdao_sold(contracts, 2023, range(1, 7), "370202")
-    assert count == pytest.approx(560, rel=0.05)
+    assert count == pytest.approx(560, rel=0.03)
     assert amount > 21 * YI
-    assert amount / before - 1 == pytest.approx(1.51, abs=0.10)  # +151% on the year before
+    assert amount / before - 1 == pytest.approx(1.51, abs=0.05)  # +151% on the year before
 
 
 def test_technology_flows_have_local_output_and_intake(contracts):

@@ -152,6 +152,8 @@ def test_every_registry_defect_in_the_files_is_listed_and_no_other(dataset, requ
         if d["file"].startswith("registry/")
     }
     assert listed == scan_registry_defects(small_dataset)
+    if dataset != "defective_dataset":
+        return  # at 1% a small sample need not show every kind; at 30% it does
     kinds = {kind for _, _, kind in listed}
     assert kinds == {
         "tech_amount_exceeds_contract",

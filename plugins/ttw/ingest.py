@@ -98,7 +98,7 @@ def _load_contract_file(conn, path: Path) -> load.BatchResult:
             columns=(*columns, "_row_number"),
             chunks=load.csv_chunks(numbered()),
             content_hash=load.file_sha256(path),
-            records=lambda: read,
+            records=lambda _copied: read,
         )
     layout = registry.read_csv_layout(path)
     return load.copy_csv_file(

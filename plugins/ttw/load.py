@@ -42,6 +42,7 @@ create table if not exists ops.load_batches (
     rows_loaded bigint not null,
     loaded_at timestamptz not null default now()
 );
+alter table ops.load_batches add column if not exists rows_skipped bigint not null default 0;
 create unique index if not exists load_batches_one_per_content
     on ops.load_batches (source_family, content_hash) where content_hash <> '';
 -- what a loader could not take, with why: a missing sheet, an unreadable file
@@ -54,6 +55,14 @@ create table if not exists ops.load_rejects (
     rule_name text not null,
     reason text not null,
     rejected_at timestamptz not null default now()
+);
+-- how far each platform resource has been read (advanced only with committed data)
+create table if not exists ops.watermarks (
+    platform text not null,
+    resource text not null,
+    updated_since timestamptz not null,
+    advanced_at timestamptz not null default now(),
+    primary key (platform, resource)
 );
 alter table ops.load_rejects add column if not exists content_hash text not null default '';
 create unique index if not exists load_rejects_once
@@ -182,11 +191,10 @@ def copy_csv_file(
                 last = chunk[-1:]
                 yield chunk
 
-    def records_in_file() -> int:
+    def records_in_file(copied: int) -> int:
         lines = newlines + (last != b"\n") - 1  # minus the header
-        return lines if lines == received_by_copy[0] else _csv_records(path, encoding, skip_bytes)
+        return lines if lines == copied else _csv_records(path, encoding, skip_bytes)
 
-    received_by_copy = [0]
     return copy_batch(
         conn,
         table,
@@ -198,7 +206,6 @@ def copy_csv_file(
         encoding=encoding,
         header=True,
         records=records_in_file,
-        copied=received_by_copy,
     )
 
 
@@ -222,14 +229,13 @@ def copy_batch(
     content_hash: str,
     encoding: str = "UTF8",
     header: bool = False,
-    records: Callable[[], int] | None = None,
-    copied: list[int] | None = None,
+    records: Callable[[int], int] | None = None,
 ) -> BatchResult:
     """COPY CSV ``chunks`` into ``table`` as one atomic batch recorded in ``ops.load_batches``.
 
     Content already loaded for ``family`` (same ``content_hash``) is skipped before anything
     is written. ``records``, when given, counts the delivered records independently of
-    COPY (asked after the stream is consumed; ``copied[0]`` then holds COPY's count); a
+    COPY (called with COPY's count once the stream is consumed); a
     difference fails the batch. Columns not in ``columns`` get the metadata defaults.
     """
     with conn.transaction():
@@ -264,10 +270,8 @@ def copy_batch(
                 received = cur.rowcount
         except psycopg.errors.DataError as exc:
             raise TTWError(f"{source}: {_copy_error(exc)}") from None
-        if copied is not None:
-            copied[0] = received
         if records is not None:
-            delivered = records()
+            delivered = records(received)
             if delivered != received:
                 raise TTWError(
                     f"{source}: row accounting failed, the file holds {delivered} records but COPY read {received}"

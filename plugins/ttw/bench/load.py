@@ -26,8 +26,7 @@ from pathlib import Path
 from psycopg import sql
 
 from ttw.extract.registry import COLUMNS
-from ttw.ingest import REGISTRY_CONTRACTS, ingest_contracts
-from ttw.load import ensure_ops, ensure_raw_table
+from ttw.ingest import ensure_raw_tables, ingest_contracts
 from ttw.warehouse import Target, connect, ensure_schemas, psql_path
 
 BENCH_DB = "ttw_bench"
@@ -69,10 +68,7 @@ def bench_target(target: Target) -> Target:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(BENCH_DB)))
     scratch = replace(target, dbname=BENCH_DB)
     ensure_schemas(scratch)
-    with connect(scratch) as conn:
-        ensure_ops(conn)
-        ensure_raw_table(conn, REGISTRY_CONTRACTS)
-        conn.commit()
+    ensure_raw_tables(scratch)
     return scratch
 
 

@@ -51,14 +51,6 @@ create table if not exists raw.platform_records (
 );
 create unique index if not exists platform_records_one_per_version
     on raw.platform_records (platform, resource, record_id, updated_at);
-create table if not exists ops.watermarks (
-    platform text not null,
-    resource text not null,
-    updated_since timestamptz not null,
-    advanced_at timestamptz not null default now(),
-    primary key (platform, resource)
-);
-alter table ops.load_batches add column if not exists rows_skipped bigint not null default 0;
 """
 
 

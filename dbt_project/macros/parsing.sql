@@ -42,6 +42,20 @@ language sql immutable parallel safe as $fn$
     from (select regexp_replace(btrim(value), '[,，\s%]', '', 'g') as cleaned) as v
 $fn$;
 
+-- ISO 8601 times as the platform API sends them (2025-03-26T09:30:00+08:00); null for
+-- anything else, including impossible dates the pattern lets through
+create or replace function staging.parse_iso_timestamp(value text) returns timestamptz
+language plpgsql immutable parallel safe as $fn$
+begin
+    if btrim(value) !~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$' then
+        return null;
+    end if;
+    return btrim(value)::timestamptz;
+exception when others then
+    return null;
+end
+$fn$;
+
 -- GB 32100-2015 unified social credit code: 18 characters, check character last
 create or replace function staging.is_valid_credit_code(value text) returns boolean
 language sql immutable parallel safe as $fn$

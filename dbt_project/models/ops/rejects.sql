@@ -1,57 +1,39 @@
 {#- ops.rejects: one row per rule a raw row breaks, with where it came from and the row
     as delivered, plus what the loaders could not take. Rebuilt from the staging checks
     and ops.load_rejects on every build, so it always matches the raw layer. -#}
+{%- set checks = [
+    {'model': 'stg_registry__contract_checks', 'family': 'registry_contracts', 'location': 'null::text'},
+    {'model': 'stg_centers__roster_checks', 'family': 'center_roster', 'location': 'null::text'},
+    {'model': 'stg_reports__indicator_checks', 'family': 'center_reports',
+     'location': 'checks.cell'},
+    {'model': 'stg_platform__record_checks', 'family': 'platform_records',
+     'location': "concat_ws('/', checks.platform, checks.resource, checks.record_id)"},
+] -%}
+
 with
 
-registry as (
+{% for check in checks %}
+    {{ check.family }}_rejects as (
 
-    select * from {{ ref('stg_registry__contract_checks') }}
-    where cardinality(failures) > 0
+        select
+            '{{ check.family }}' as source_family,
+            checks._batch_id as batch_id,
+            checks._source_file as source_file,
+            checks._row_number as source_row_number,
+            {{ check.location }} as source_location,
+            split_part(failure, '|', 1) as rule_name,
+            split_part(failure, '|', 2) as reason,
+            checks.payload
+        from {{ ref(check.model) }} as checks
+        cross join lateral unnest(checks.failures) as failure
+        where not checks.is_valid
 
-),
+    ),
 
-indicators as (
-
-    select * from {{ ref('stg_reports__indicator_checks') }}
-    where cardinality(failures) > 0
-
-),
-
+{% endfor %}
 loader as (
 
     select * from {{ source('ops', 'load_rejects') }}
-
-),
-
-registry_rejects as (
-
-    select
-        'registry_contracts' as source_family,
-        registry._batch_id as batch_id,
-        registry._source_file as source_file,
-        registry._row_number as source_row_number,
-        null::text as source_location,
-        split_part(failure, '|', 1) as rule_name,
-        split_part(failure, '|', 2) as reason,
-        registry.payload
-    from registry
-    cross join lateral unnest(registry.failures) as failure
-
-),
-
-indicator_rejects as (
-
-    select
-        'center_reports' as source_family,
-        indicators._batch_id as batch_id,
-        indicators._source_file as source_file,
-        indicators._row_number as source_row_number,
-        indicators.cell as source_location,
-        split_part(failure, '|', 1) as rule_name,
-        split_part(failure, '|', 2) as reason,
-        indicators.payload
-    from indicators
-    cross join lateral unnest(indicators.failures) as failure
 
 ),
 
@@ -72,10 +54,10 @@ loader_rejects as (
 
 unioned as (
 
-    select * from registry_rejects
-    union all
-    select * from indicator_rejects
-    union all
+    {% for check in checks %}
+        select * from {{ check.family }}_rejects
+        union all
+    {% endfor %}
     select * from loader_rejects
 
 )

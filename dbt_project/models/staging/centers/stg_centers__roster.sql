@@ -1,12 +1,12 @@
 with
 
-source as (
+checks as (
 
-    select * from {{ source('centers', 'center_roster') }}
+    select * from {{ ref('stg_centers__roster_checks') }}
 
 ),
 
-renamed as (
+valid as (
 
     select
         btrim(center_code) as center_code,
@@ -15,17 +15,20 @@ renamed as (
         upper(btrim(host_credit_code)) as host_credit_code,
         btrim(district_code) as district_code,
         btrim(industry) as industry,
-        btrim(batch) as approval_batch,
+        nullif(btrim(batch), '') as approval_batch,
         staging.parse_cn_date(approved_on) as approved_on,
         staging.parse_cn_date(build_start) as build_start,
         staging.parse_cn_date(build_end) as build_end,
         btrim(status) as status,
-        substring(_source_file from 'centers_(\d{4})\.csv$')::int as roster_year,
+        -- centers_YYYY.csv is the bureau's list as of 31 December of that year
+        roster_year,
+        make_date(roster_year, 12, 31) as roster_date,
         _batch_id as batch_id,
         _source_file as source_file,
         _row_number as source_row_number
-    from source
+    from checks
+    where is_valid
 
 )
 
-select * from renamed
+select * from valid

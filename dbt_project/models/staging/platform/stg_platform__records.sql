@@ -1,25 +1,26 @@
 with
 
-source as (
+checks as (
 
-    select * from {{ source('platform', 'platform_records') }}
+    select * from {{ ref('stg_platform__record_checks') }}
 
 ),
 
-typed as (
+valid as (
 
     select
         platform,
         resource,
         record_id,
-        updated_at::timestamptz as updated_at,
+        updated_time as updated_at,
         deleted = 'true' as is_deleted,
         payload,
         _batch_id as batch_id,
         _source_file as source_url,
         _row_number as source_row_number
-    from source
+    from checks
+    where is_valid
 
 )
 
-select * from typed
+select * from valid

@@ -9,7 +9,7 @@ checks as (
 valid as (
 
     select * from checks
-    where cardinality(failures) = 0
+    where is_valid
 
 ),
 
@@ -31,8 +31,8 @@ renamed as (
         nullif(btrim(buyer_nature_code), '') as buyer_nature_code,
         nullif(btrim(buyer_region_code), '') as buyer_region_code,
         coalesce(nullif(btrim(buyer_country_code), ''), '156') as buyer_country_code,
-        contract_value as contract_amount,
-        tech_value as tech_transaction_amount,
+        contract_value::numeric(18, 2) as contract_amount,
+        tech_value::numeric(18, 2) as tech_transaction_amount,
         btrim(tech_field) as tech_field,
         nullif(btrim(ip_type), '') as ip_type,
         btrim(status) as status,

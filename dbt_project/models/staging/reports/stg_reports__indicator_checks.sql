@@ -1,5 +1,7 @@
 {#- Every reported indicator with the rules it breaks; valid ones flow on to
     stg_reports__indicators, the others become ops.rejects. -#}
+-- a table: the rejects, the staged indicators and their tests all read it
+{{ config(materialized='table') }}
 with
 
 indicators as (
@@ -14,14 +16,60 @@ fields as (
 
 ),
 
+catalog as (
+
+    select * from {{ ref('report_indicators') }}
+
+),
+
+roster as (
+
+    select * from {{ ref('stg_centers__roster') }}
+
+),
+
+-- each workbook's center and year: 基本信息 first, the file name when that sheet is missing
 report_keys as (
 
     select
+        workbooks._batch_id,
+        coalesce(
+            nullif(btrim(max(fields.value) filter (where fields.label = '中心编号')), ''),
+            substring(workbooks._source_file from '年度报告_([^_/]+)_\d{4}\.xlsx$')
+        ) as center_code,
+        coalesce(
+            substring(btrim(max(fields.value) filter (where fields.label = '报告年度')) from '^(\d{4})'),
+            substring(workbooks._source_file from '年度报告_[^_/]+_(\d{4})\.xlsx$')
+        )::int as report_year
+    from (select distinct
         _batch_id,
-        max(value) filter (where label = '中心编号') as center_code,
-        max(value) filter (where label = '报告年度') as report_year_text
-    from fields
-    group by _batch_id
+        _source_file
+    from indicators) as workbooks
+    left join fields
+        on workbooks._batch_id = fields._batch_id
+    group by workbooks._batch_id, workbooks._source_file
+
+),
+
+-- the center's standing at the end of the report year: its row in the latest roster of
+-- that year or before (DESIGN §5.1: a later roster supersedes an earlier one); a center
+-- that roster does not list was not in the system
+report_standing as (
+
+    select distinct on (report_keys._batch_id)
+        report_keys.*,
+        roster.status as roster_status
+    from report_keys
+    left join lateral (
+        select max(rosters.roster_year) as roster_year
+        from roster as rosters
+        where rosters.roster_year <= report_keys.report_year
+    ) as governing on true
+    left join roster
+        on
+            report_keys.center_code = roster.center_code
+            and governing.roster_year = roster.roster_year
+    order by report_keys._batch_id asc, roster.batch_id desc nulls last
 
 ),
 
@@ -29,14 +77,8 @@ checked as (
 
     select
         indicators.*,
-        coalesce(
-            nullif(btrim(report_keys.center_code), ''),
-            substring(indicators._source_file from '年度报告_([^_/]+)_\d{4}\.xlsx$')
-        ) as center_code,
-        coalesce(
-            substring(btrim(report_keys.report_year_text) from '^(\d{4})'),
-            substring(indicators._source_file from '年度报告_[^_/]+_(\d{4})\.xlsx$')
-        )::int as report_year,
+        report_standing.center_code,
+        report_standing.report_year,
         staging.parse_number(indicators.value) as numeric_value,
         to_jsonb(indicators) - '_batch_id' - '_source_file' - '_row_number' - '_loaded_at' as payload,
         array_remove(
@@ -55,14 +97,45 @@ checked as (
                             indicators.value,
                             indicators.indicator
                         )
+                end,
+                case
+                    when btrim(indicators.indicator) not in (select catalog.indicator_name from catalog)
+                        then format('unknown_indicator|%s: %L is not an indicator of the annual report', indicators.cell, indicators.indicator)
+                end,
+                case
+                    when
+                        row_number() over (
+                            partition by indicators._batch_id, btrim(indicators.indicator)
+                            order by indicators._row_number
+                        ) > 1
+                        then format('duplicate_indicator|%s: %s is reported twice in the workbook (the first is kept)', indicators.cell, indicators.indicator)
+                end,
+                case
+                    when report_standing.roster_status is null or report_standing.roster_status = '已撤销'
+                        then format(
+                            'center_not_in_system|center %s was not in the system at the end of %s (roster status: %s)',
+                            report_standing.center_code,
+                            report_standing.report_year,
+                            coalesce(report_standing.roster_status, 'not listed')
+                        )
                 end
             ],
             null
         ) as failures
     from indicators
-    left join report_keys
-        on indicators._batch_id = report_keys._batch_id
+    left join report_standing
+        on indicators._batch_id = report_standing._batch_id
+
+),
+
+-- a plain flag the planner has statistics for (it cannot estimate cardinality(failures))
+flagged as (
+
+    select
+        checked.*,
+        cardinality(checked.failures) = 0 as is_valid
+    from checked
 
 )
 
-select * from checked
+select * from flagged

@@ -19,7 +19,7 @@ valid as (
         _batch_id as batch_id,
         _source_file as source_file
     from checks
-    where cardinality(failures) = 0
+    where is_valid
 
 )
 

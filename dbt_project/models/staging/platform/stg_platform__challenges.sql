@@ -1,0 +1,32 @@
+with
+
+records as (
+
+    select * from {{ ref('stg_platform__records') }}
+    where resource = 'challenges'
+
+),
+
+typed as (
+
+    select
+        platform,
+        record_id as challenge_id,
+        nullif(btrim(payload ->> 'title'), '') as title,
+        {{ platform_party('issuer') }},
+        {{ platform_party('solver', with_region=false) }},
+        nullif(btrim(payload ->> 'tech_field'), '') as tech_field,
+        staging.parse_number(payload ->> 'budget')::numeric(18, 2) as budget,
+        staging.parse_cn_date(payload ->> 'published_on') as published_on,
+        staging.parse_cn_date(payload ->> 'deadline') as deadline_on,
+        nullif(btrim(payload ->> 'status'), '') as status,
+        updated_at,
+        is_deleted,
+        batch_id,
+        source_url,
+        source_row_number
+    from records
+
+)
+
+select * from typed

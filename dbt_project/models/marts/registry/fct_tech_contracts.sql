@@ -1,22 +1,30 @@
+{#- One row per registered technology contract in its latest version. Incremental: a
+    contract is rebuilt when a new load batch carries any version of it, and its latest
+    version is chosen again from all its versions, so a late correction (or a late older
+    export, which must not win) lands correctly. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='registration_no',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
-contracts as (
+versions as (
 
-    select * from {{ ref('stg_registry__contracts') }}
+    select * from {{ ref('int_registry__contract_versions') }}
 
 ),
 
--- a later export may repeat a registration_no with corrected values: the newest export
--- wins whatever order the files were loaded in; within a file, the later row
 latest as (
 
-    select distinct on (registration_no) *
-    from contracts
-    order by
-        registration_no asc,
-        export_period desc nulls last,
-        batch_id desc,
-        source_row_number desc
+    select * from versions
+    where
+        version_rank = 1
+        and {{ newer_batches('last_batch_id') }}
 
 ),
 
@@ -41,7 +49,9 @@ final as (
         ip_type,
         status,
         status = '已登记' as is_registered,
-        batch_id
+        export_period,
+        batch_id,
+        last_batch_id
     from latest
 
 )

@@ -1,0 +1,65 @@
+-- The contract fact equals the registry as delivered, worked out again straight from raw:
+-- every raw row that ops.rejects does not hold, newest export month first (then the later
+-- load, then the later row), one per registration number. Count and amounts must agree.
+with
+
+raw_rows as (
+
+    select
+        btrim(registration_no) as registration_no,
+        staging.parse_amount(contract_amount) as contract_amount,
+        staging.parse_amount(tech_transaction_amount) as tech_transaction_amount,
+        substring(_source_file from 'contracts_(\d{6})[^/]*$') as export_period,
+        _batch_id,
+        _row_number
+    from {{ source('registry', 'registry_contracts') }} as raw_contracts
+    where not exists (
+        select 1
+        from {{ ref('rejects') }} as rejects
+        where
+            rejects.source_family = 'registry_contracts'
+            and rejects.batch_id = raw_contracts._batch_id
+            and rejects.source_row_number = raw_contracts._row_number
+    )
+
+),
+
+newest as (
+
+    select distinct on (registration_no) *
+    from raw_rows
+    order by registration_no asc, export_period desc nulls last, _batch_id desc, _row_number desc
+
+),
+
+expected as (
+
+    select
+        count(*) as contract_count,
+        coalesce(sum(contract_amount), 0) as contract_amount,
+        coalesce(sum(tech_transaction_amount), 0) as tech_transaction_amount
+    from newest
+
+),
+
+facts as (
+
+    select
+        count(*) as contract_count,
+        coalesce(sum(contract_amount), 0) as contract_amount,
+        coalesce(sum(tech_transaction_amount), 0) as tech_transaction_amount
+    from {{ ref('fct_tech_contracts') }}
+
+)
+
+select
+    expected.contract_count as raw_count,
+    facts.contract_count as fact_count,
+    expected.contract_amount as raw_amount,
+    facts.contract_amount as fact_amount
+from expected
+cross join facts
+where
+    expected.contract_count <> facts.contract_count
+    or expected.contract_amount <> facts.contract_amount
+    or expected.tech_transaction_amount <> facts.tech_transaction_amount

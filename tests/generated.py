@@ -11,6 +11,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from ttw.codes import QINGDAO_DISTRICTS
 from ttw.extract.registry import COLUMNS, LABELS  # the DESIGN §5.1 label table
 
 PLATFORM_TOKEN = "test-token-1234"  # the sample platform server's token in tests
@@ -85,3 +86,33 @@ def newest_versions(root: Path, platform: str, resource: str, as_of: dt.datetime
         if record["id"] not in best or when >= dt.datetime.fromisoformat(best[record["id"]]["updated_at"]):
             best[record["id"]] = record
     return best
+
+
+def newest_valid_contracts(root: Path) -> dict[str, dict]:
+    """Newest valid version of every contract: later export wins, defect rows left out."""
+    data = manifest(root)
+    defective = {(d["file"], d["row"]) for d in data["defects"] if d["file"].startswith("registry/")}
+    latest: dict[str, dict] = {}
+    for relpath in sorted(f for f in data["files"] if f.startswith("registry/")):
+        for number, row in registry_rows(root / relpath):
+            if (relpath, number) not in defective:
+                latest[row["registration_no"]] = row
+    return latest
+
+
+def qingdao_sold(contracts: dict[str, dict], year: int, months=range(1, 13), district: str | None = None):
+    """(count, yuan) of registered contracts sold by Qingdao parties, registered in ``year``/``months``."""
+    count, total = 0, 0.0
+    for row in contracts.values():
+        registered = parse_date(row["registered_on"])
+        seller = row["seller_region_code"]
+        if (
+            row["status"] == "已登记"
+            and seller in QINGDAO_DISTRICTS
+            and registered.year == year
+            and registered.month in months
+            and (district is None or seller == district)
+        ):
+            count += 1
+            total += parse_amount(row["contract_amount"])
+    return count, total

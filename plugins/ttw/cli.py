@@ -315,6 +315,46 @@ def bench_load_cmd(
         json_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
 
 
+@bench_app.command("build")
+def bench_build_cmd(
+    scale: Annotated[float, typer.Option(help="Dataset scale (generated unless --data is given).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 42,
+    data: Annotated[Path | None, typer.Option(help="Use this generated dataset instead of generating one.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
+) -> None:
+    """`ttw build` full, then incremental after one more month, beside a full refresh (scratch database)."""
+    import json
+
+    from ttw.bench.build import run
+    from ttw.generate import generate
+    from ttw.warehouse import ensure_warehouse
+
+    settings = get_settings()
+    target = ensure_warehouse(settings)
+    if data is None:
+        data = settings.home_dir / "bench" / f"dataset-scale{scale:g}-seed{seed}"
+        if not (data / "_manifest.json").exists():
+            out.print(f"generating scale {scale:g} into {data} ...")
+            generate(data, scale=scale, seed=seed)
+    figures = run(settings, target, data)
+    table = Table(title=f"ttw bench build ({data.name}; month {figures['held_back_month']} held back)")
+    for column in ("build", "seconds", "what it saw"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    seconds = figures["seconds"]
+    table.add_row("full", str(seconds["full"]), f"{figures['contracts_loaded_first']:,} contract rows")
+    table.add_row(
+        "incremental",
+        str(seconds["incremental"]),
+        f"+{figures['month_rows']:,} rows; {figures['fact_rows_rewritten_by_incremental']:,} of "
+        f"{figures['fact_rows']:,} fact rows rewritten",
+    )
+    table.add_row("full refresh", str(seconds["full_refresh"]), "the same data, rebuilt")
+    out.print(table)
+    out.print(f"incremental / full refresh: {figures['ratio_incremental_to_full_refresh']}")
+    if json_path:
+        json_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+
+
 # --- pipeline steps -------------------------------------------------------------------
 
 

@@ -150,6 +150,32 @@ def ensure_schemas(target: Target) -> None:
                 conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
 
 
+def reset_layers(target: Target) -> None:
+    """Drop every warehouse schema and create them empty: a first run. Destroys data."""
+    with connect(target, autocommit=True) as conn:
+        for schema in SCHEMAS:
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+    ensure_schemas(target)
+
+
+def table_checksums(target: Target, schema: str) -> dict[str, str]:
+    """Table -> md5 of its rows in a fixed order: equal checksums mean equal contents."""
+    with connect(target) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables"
+                " where table_schema = %s and table_type = 'BASE TABLE' order by table_name",
+                (schema,),
+            ).fetchall()
+        ]
+        digest = sql.SQL("select md5(coalesce(string_agg(t::text, E'\\n' order by t::text), '')) from {}.{} as t")
+        return {
+            table: conn.execute(digest.format(sql.Identifier(schema), sql.Identifier(table))).fetchone()[0]
+            for table in tables
+        }
+
+
 def layer_counts(target: Target) -> list[tuple[str, str, int]]:
     """(schema, table or view, rows) for every relation in the warehouse layers."""
     with connect(target) as conn:

@@ -7,7 +7,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 
 import pytest
-from generated import manifest, parse_amount, parse_date, platform_records, registry_rows
+from generated import newest_valid_contracts, parse_date, platform_records, qingdao_sold
 
 from ttw.codes import QINGDAO_DISTRICTS, is_valid_credit_code
 
@@ -16,32 +16,7 @@ YI = 1e8
 
 @pytest.fixture(scope="module")
 def contracts(qingdao_dataset) -> dict[str, dict]:
-    """Newest valid version of every contract: later export wins, defect rows left out."""
-    data = manifest(qingdao_dataset)
-    defective = {(d["file"], d["row"]) for d in data["defects"] if d["file"].startswith("registry/")}
-    latest: dict[str, dict] = {}
-    for relpath in sorted(f for f in data["files"] if f.startswith("registry/")):
-        for number, row in registry_rows(qingdao_dataset / relpath):
-            if (relpath, number) not in defective:
-                latest[row["registration_no"]] = row
-    return latest
-
-
-def qingdao_sold(contracts: dict[str, dict], year: int, months=range(1, 13), district: str | None = None):
-    count, total = 0, 0.0
-    for row in contracts.values():
-        registered = parse_date(row["registered_on"])
-        seller = row["seller_region_code"]
-        if (
-            row["status"] == "已登记"
-            and seller in QINGDAO_DISTRICTS
-            and registered.year == year
-            and registered.month in months
-            and (district is None or seller == district)
-        ):
-            count += 1
-            total += parse_amount(row["contract_amount"])
-    return count, total
+    return newest_valid_contracts(qingdao_dataset)
 
 
 def test_city_contracts_and_turnover(contracts):

@@ -61,12 +61,12 @@ def make_contracts_csv(path: Path, rows: int, seed: int = 42) -> Path:
     return path
 
 
-def bench_target(target: Target) -> Target:
-    """The scratch database next to the warehouse, created on first use."""
+def bench_target(target: Target, dbname: str = BENCH_DB) -> Target:
+    """A scratch database next to the warehouse, created on first use."""
     with connect(replace(target, dbname="postgres"), autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_database where datname = %s", (BENCH_DB,)).fetchone():
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(BENCH_DB)))
-    scratch = replace(target, dbname=BENCH_DB)
+        if not conn.execute("select 1 from pg_database where datname = %s", (dbname,)).fetchone():
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+    scratch = replace(target, dbname=dbname)
     ensure_schemas(scratch)
     ensure_raw_tables(scratch)
     return scratch

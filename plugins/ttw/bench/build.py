@@ -1,0 +1,77 @@
+"""``ttw bench build``: ``ttw build`` from scratch, then after one more month, beside a full refresh.
+
+A generated dataset is loaded into a scratch database (``ttw_bench_build``) a month
+behind: every family, but the registry without its newest export month. Then:
+
+1. ``full``: the first ``ttw build`` (every model built from nothing);
+2. the held-back month is ingested (new contracts plus corrections of earlier months);
+3. ``incremental``: ``ttw build`` again (the incremental facts take only new batches);
+4. ``full refresh``: ``ttw build --full-refresh`` on the same data, the reference.
+
+Reported: seconds per step, contract-fact rows the incremental build rewrote (found by
+their row versions), and incremental ÷ full refresh.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+from ttw.bench.load import bench_target
+from ttw.build import build
+from ttw.ingest import ingest_contracts
+from ttw.pipeline import ingest_dataset, registry_months
+from ttw.settings import Settings
+from ttw.warehouse import Target, connect, reset_layers
+
+BENCH_DB = "ttw_bench_build"
+
+
+def _row_versions(target: Target) -> dict[str, str]:
+    with connect(target) as conn:
+        rows = conn.execute("select registration_no, xmin::text from marts_build.fct_tech_contracts").fetchall()
+    return dict(rows)
+
+
+def _timed_build(settings: Settings, target: Target, *, full_refresh: bool) -> float:
+    started = time.perf_counter()
+    build(settings, target, full_refresh=full_refresh)
+    return round(time.perf_counter() - started, 2)
+
+
+def run(settings: Settings, target: Target, dataset: Path) -> dict:
+    # dbt's target folder of its own, so the user's last run_results (which gate
+    # `ttw publish`) are not replaced by the benchmark's
+    bench_settings = Settings(**{**settings.model_dump(), "home": settings.home_dir / "bench" / "build-home"})
+    scratch = bench_target(target, BENCH_DB)
+    reset_layers(scratch)
+    months = registry_months(dataset)
+    newest_month, newest_files = list(months.items())[-1]
+
+    started = time.perf_counter()
+    loaded = ingest_dataset(scratch, dataset, hold_back_months=1)
+    ingest_seconds = round(time.perf_counter() - started, 2)
+    full = _timed_build(bench_settings, scratch, full_refresh=True)
+    before = _row_versions(scratch)
+
+    month = ingest_contracts(scratch, newest_files)
+    incremental = _timed_build(bench_settings, scratch, full_refresh=False)
+    after = _row_versions(scratch)
+    rewritten = sum(1 for key, version in after.items() if before.get(key) != version)
+
+    refresh = _timed_build(bench_settings, scratch, full_refresh=True)
+    return {
+        "command": f"ttw bench build --data {dataset}",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},
+        "dataset": str(dataset),
+        "contracts_loaded_first": loaded.files["contracts"].rows_loaded,
+        "held_back_month": newest_month,
+        "month_rows": month.rows_loaded,
+        "ingest_seconds": ingest_seconds,
+        "fact_rows": len(after),
+        "fact_rows_rewritten_by_incremental": rewritten,
+        "seconds": {"full": full, "incremental": incremental, "full_refresh": refresh},
+        "ratio_incremental_to_full_refresh": round(incremental / refresh, 3) if refresh else None,
+    }

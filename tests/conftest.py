@@ -27,7 +27,6 @@ os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(PROJECT_ROOT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 
 SAMPLE_CONTRACTS = PROJECT_ROOT / "plugins" / "ttw" / "samples" / "contracts_sample.csv"
-LAYERS = ("raw", "ops", "staging", "intermediate", "snapshots", "marts_build", "marts")
 
 
 def free_port() -> int:
@@ -65,12 +64,9 @@ def target(settings: Settings):
 @pytest.fixture
 def clean_target(target):
     """The warehouse with every layer emptied, as on a first run."""
-    from ttw.warehouse import connect, ensure_schemas
+    from ttw.warehouse import reset_layers
 
-    with connect(target, autocommit=True) as conn:
-        for schema in LAYERS:
-            conn.execute(f"drop schema if exists {schema} cascade")
-    ensure_schemas(target)
+    reset_layers(target)
     return target
 
 

@@ -9,13 +9,15 @@ behind: every family, but the registry without its newest export month. Then:
 4. ``full refresh``: ``ttw build --full-refresh`` on the same data, the reference.
 
 Reported: seconds per step, contract-fact rows the incremental build rewrote (found by
-their row versions), and incremental ÷ full refresh.
+their row versions), and incremental ÷ full refresh. dbt's timings per model and test
+stay beside the benchmark's dbt target folder as ``run_results_{step}.json``.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import shutil
 import time
 from pathlib import Path
 
@@ -35,10 +37,14 @@ def _row_versions(target: Target) -> dict[str, str]:
     return dict(rows)
 
 
-def _timed_build(settings: Settings, target: Target, *, full_refresh: bool) -> float:
+def _timed_build(settings: Settings, target: Target, *, full_refresh: bool, step: str) -> float:
+    """Seconds for one ``ttw build``; dbt's run_results.json is kept as ``run_results_{step}.json``."""
     started = time.perf_counter()
     build(settings, target, full_refresh=full_refresh)
-    return round(time.perf_counter() - started, 2)
+    seconds = round(time.perf_counter() - started, 2)
+    results = settings.home_dir / "dbt" / "target" / "run_results.json"
+    shutil.copy2(results, results.with_name(f"run_results_{step}.json"))
+    return seconds
 
 
 def run(settings: Settings, target: Target, dataset: Path) -> dict:
@@ -53,15 +59,15 @@ def run(settings: Settings, target: Target, dataset: Path) -> dict:
     started = time.perf_counter()
     loaded = ingest_dataset(scratch, dataset, hold_back_months=1)
     ingest_seconds = round(time.perf_counter() - started, 2)
-    full = _timed_build(bench_settings, scratch, full_refresh=True)
+    full = _timed_build(bench_settings, scratch, full_refresh=True, step="full")
     before = _row_versions(scratch)
 
     month = ingest_contracts(scratch, newest_files)
-    incremental = _timed_build(bench_settings, scratch, full_refresh=False)
+    incremental = _timed_build(bench_settings, scratch, full_refresh=False, step="incremental")
     after = _row_versions(scratch)
     rewritten = sum(1 for key, version in after.items() if before.get(key) != version)
 
-    refresh = _timed_build(bench_settings, scratch, full_refresh=True)
+    refresh = _timed_build(bench_settings, scratch, full_refresh=True, step="full_refresh")
     return {
         "command": f"ttw bench build --data {dataset}",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()},

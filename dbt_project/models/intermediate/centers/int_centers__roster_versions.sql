@@ -3,6 +3,8 @@
     rosters list it with the same attributes. It ends where a roster changes it (the new
     version starts that roster's day) or drops it (the center left the system that day).
     The first version starts on the approval date the roster gives. -#}
+-- a table: dim_center, the center-years and their tests read it
+{{ config(materialized='table') }}
 {%- set attributes = [
     'center_name', 'host_org_name', 'host_credit_code', 'district_code', 'industry',
     'approval_batch', 'approved_on', 'build_start', 'build_end', 'status'

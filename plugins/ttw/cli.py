@@ -34,6 +34,10 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(platform_app, name="platform")
+export_app = typer.Typer(help="Evaluator exports from the published marts.")
+report_app = typer.Typer(help="Self-contained HTML reports from the published marts.")
+app.add_typer(export_app, name="export")
+app.add_typer(report_app, name="report")
 
 out = Console()
 err = Console(stderr=True)
@@ -465,6 +469,47 @@ def publish_cmd() -> None:
     counts = publish(settings, ensure_warehouse(settings))
     for name, rows in counts.items():
         out.print(f"marts.{name}: {rows} rows")
+
+
+# --- center evaluation ----------------------------------------------------------------
+
+
+@export_app.command("centers")
+def export_centers_cmd(
+    year: Annotated[int, typer.Option(help="Evaluation year.")],
+    out_path: Annotated[Path, typer.Option("--out", help="The .xlsx file, or the folder for CSV files.")],
+    fmt: Annotated[str, typer.Option("--format", help="xlsx or csv.")] = "xlsx",
+    lang: Annotated[str, typer.Option(help="Header language: zh or en.")] = "zh",
+) -> None:
+    """The evaluator workbook: summary, indicator detail, ranking, flags, comprehensive evaluation."""
+    from ttw.evaluate import load_year
+    from ttw.export import write_csv, write_xlsx
+    from ttw.warehouse import ensure_warehouse
+
+    if fmt not in ("xlsx", "csv"):
+        raise TTWError(f"--format {fmt!r}: expected xlsx or csv")
+    settings = get_settings()
+    evaluation = load_year(ensure_warehouse(settings), year)
+    written = [write_xlsx(evaluation, out_path, lang)] if fmt == "xlsx" else write_csv(evaluation, out_path, lang)
+    for path in written:
+        out.print(f"wrote {path}")
+    out.print(f"{len(evaluation.centers)} centers, {len(evaluation.flagged())} flagged")
+
+
+@report_app.command("centers")
+def report_centers_cmd(
+    year: Annotated[int, typer.Option(help="Evaluation year.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the HTML files.")],
+    center: Annotated[str | None, typer.Option(help="Also write a page for this center code.")] = None,
+) -> None:
+    """An HTML report that opens offline: score distribution, grades by district and industry, top and bottom."""
+    from ttw.evaluate import load_year
+    from ttw.report import write_report
+    from ttw.warehouse import ensure_warehouse
+
+    settings = get_settings()
+    for path in write_report(load_year(ensure_warehouse(settings), year), out_dir, center):
+        out.print(f"wrote {path}")
 
 
 # --- Airflow --------------------------------------------------------------------------

@@ -1,0 +1,93 @@
+"""Center evaluation tables as evaluators receive them (DESIGN §7).
+
+Reads the published ``marts`` (never ``marts_build``): what an evaluator exports is
+what BI shows. :func:`load_year` gathers one year; :mod:`ttw.export` writes it as a
+workbook or CSV files and :mod:`ttw.report` as an HTML report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from psycopg.rows import dict_row
+
+from ttw.errors import TTWError
+from ttw.warehouse import Target, connect
+
+
+@dataclass
+class YearEvaluation:
+    year: int
+    centers: list[dict] = field(default_factory=list)  # rpt_center_performance rows, by rank
+    indicators: list[dict] = field(default_factory=list)  # rpt_center_indicator_scores rows
+    comprehensive: list[dict] = field(default_factory=list)  # build periods ending this year
+    history: list[dict] = field(default_factory=list)  # every year's total and grade, all centers
+
+    def grades(self) -> list[str]:
+        """The scheme's grades that occur this year, best first (grade_thresholds.grade_order)."""
+        order = {row["grade"]: row["grade_order"] for row in self.centers}
+        return sorted(order, key=order.__getitem__)
+
+    def flagged(self) -> list[dict]:
+        return [
+            row
+            for row in self.centers
+            if row["is_missing_report"]
+            or row["has_verification_gap"]
+            or row["needs_rectification"]
+            or row["is_recommended_for_removal"]
+        ]
+
+
+def plain(value: object) -> object:
+    """Numbers as numbers a spreadsheet or JSON takes (Decimal → float)."""
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def load_year(target: Target, year: int, *, schema: str = "marts") -> YearEvaluation:
+    """One year's evaluation from the published marts; a clear error when there is none."""
+    with connect(target) as conn, conn.cursor(row_factory=dict_row) as cur:
+        published = cur.execute(
+            "select 1 from information_schema.tables where table_schema = %s and table_name = 'rpt_center_performance'",
+            (schema,),
+        ).fetchone()
+        if not published:
+            raise TTWError(
+                f"{schema}.rpt_center_performance does not exist yet: run `ttw build` and `ttw publish` first"
+            )
+        evaluation = YearEvaluation(year)
+        evaluation.centers = cur.execute(
+            f"select * from {schema}.rpt_center_performance where evaluation_year = %s"
+            " order by overall_rank, center_code",
+            (year,),
+        ).fetchall()
+        if not evaluation.centers:
+            years = [
+                r["evaluation_year"]
+                for r in cur.execute(
+                    f"select distinct evaluation_year from {schema}.rpt_center_performance order by 1"
+                ).fetchall()
+            ]
+            raise TTWError(
+                f"no center evaluation for {year} in {schema}.rpt_center_performance"
+                f" (years evaluated: {', '.join(map(str, years)) or 'none'})"
+            )
+        evaluation.indicators = cur.execute(
+            f"select scores.*, performance.center_name from {schema}.rpt_center_indicator_scores as scores"
+            f" join {schema}.rpt_center_performance as performance using (center_code, evaluation_year)"
+            " where scores.evaluation_year = %s order by performance.overall_rank, scores.center_code,"
+            " scores.category, scores.indicator_code",
+            (year,),
+        ).fetchall()
+        evaluation.comprehensive = cur.execute(
+            f"select * from {schema}.rpt_center_comprehensive_evaluation where evaluation_year = %s"
+            " order by combined_score desc, center_code",
+            (year,),
+        ).fetchall()
+        evaluation.history = cur.execute(
+            f"select center_code, evaluation_year, total_score, grade from {schema}.rpt_center_performance"
+            " where evaluation_year <= %s order by center_code, evaluation_year",
+            (year,),
+        ).fetchall()
+    return evaluation

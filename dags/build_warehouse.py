@@ -1,9 +1,11 @@
 """
 ### Build and publish the warehouse
 
-Runs `dbt build` (seeds, models, data tests and unit tests) into `marts_build`, then
-publishes the audited tables to `marts`, the only schema BI tools read, in one
-transaction. A failing dbt test stops the run before publishing, so `marts` keeps the
+Runs `dbt build` (seeds, models, data tests and unit tests) into `marts_build`, audits
+it (the dbt tests' results plus the Great Expectations suites in `expectations/`, results
+in `ops.quality_results`, Data Docs under `$TTW_HOME/out/data_docs`), then publishes the
+audited tables to `marts`, the only schema BI tools read, in one transaction. A failing
+dbt test or critical check stops the run before publishing, so `marts` keeps the
 previous good data.
 
 Scheduled by the `raw.registry_contracts` asset. Param `full_refresh` rebuilds
@@ -37,6 +39,24 @@ def build_warehouse():
         output = build(get_settings(), target_from_airflow(), full_refresh=bool(params and params.get("full_refresh")))
         print(output)
 
+    @task
+    def audit_build() -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ttw.quality import audit
+        from ttw.settings import get_settings
+        from ttw.warehouse import target_from_airflow
+
+        result = audit(get_settings(), target_from_airflow())
+        failed = [
+            f"{c.suite}: {c.expectation} ({c.column or '-'}) observed {c.observed}" for c in result.failed_critical
+        ]
+        summary = {"run_id": result.run_id, "checks": len(result.checks), "failed_critical": failed}
+        if failed:
+            # the data is at fault, not the infrastructure: retrying cannot help
+            raise AirflowFailException(f"audit failed, marts not published: {'; '.join(failed[:5])}")
+        return summary
+
     @task(outlets=[MARTS])
     def publish_marts() -> dict:
         from ttw.publish import publish
@@ -45,7 +65,7 @@ def build_warehouse():
 
         return publish(get_settings(), target_from_airflow())
 
-    dbt_build() >> publish_marts()
+    dbt_build() >> audit_build() >> publish_marts()
 
 
 build_warehouse()

@@ -459,6 +459,42 @@ def build_cmd(
         out.print("no rejected rows")
 
 
+@app.command("audit")
+def audit_cmd() -> None:
+    """Check marts_build before publishing: the last dbt build's tests plus the GX suites (expectations/)."""
+    from collections import Counter
+
+    from ttw.quality import audit
+    from ttw.warehouse import ensure_warehouse
+
+    settings = get_settings()
+    result = audit(settings, ensure_warehouse(settings))
+    table = Table(title=f"audit {result.run_id[:8]} of dbt build {(result.dbt_invocation_id or '?')[:8]}")
+    for column in ("boundary", "suite", "checks", "passed", "critical failed", "warning failed"):
+        table.add_column(column, justify="left" if column in ("boundary", "suite") else "right", no_wrap=True)
+    tally: dict[tuple[str, str], Counter] = {}
+    for check in result.checks:
+        counts = tally.setdefault((check.boundary, check.suite), Counter())
+        counts["checks"] += 1
+        counts["passed" if check.success else f"failed {check.severity}"] += 1
+    for (boundary, suite), counts in sorted(tally.items()):
+        table.add_row(
+            boundary,
+            suite,
+            *(str(counts[k]) for k in ("checks", "passed", "failed critical", "failed warning")),
+        )
+    out.print(table)
+    for check in result.checks:
+        if not check.success:
+            where = f" ({check.column})" if check.column else ""
+            out.print(f"[{check.severity}] {check.suite}: {check.expectation}{where}: observed {check.observed}")
+    out.print(f"results in ops.quality_results (run {result.run_id}); Data Docs: {result.docs_index}")
+    if not result.ok:
+        out.print(f"audit FAILED: {len(result.failed_critical)} critical check(s); `ttw publish` will refuse")
+        raise typer.Exit(1)
+    out.print("audit passed: `ttw publish` may publish this build")
+
+
 @app.command("publish")
 def publish_cmd() -> None:
     """Copy the tables of marts_build into marts (what BI reads) in one transaction."""

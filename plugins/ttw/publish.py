@@ -1,9 +1,13 @@
-"""Publish: copy the audited ``marts_build`` tables into ``marts`` in one transaction.
+"""Publish: swap the audited ``marts_build`` tables into ``marts`` in one transaction.
 
-BI tools read ``marts`` only. dbt writes ``marts_build``; publishing copies the mart
-models of the last ``dbt build`` into ``marts`` inside a single transaction, so a reader
-sees the previous publish or the new one, never a mix. It refuses when that build did not
-pass (a failed model or test), when there is no build, or when it would publish nothing.
+Write-audit-publish: dbt writes ``marts_build``, ``ttw audit`` checks it (dbt tests and
+the GX suites), and publishing copies the mart models of the last ``dbt build`` into
+``marts`` inside a single transaction, so a reader sees the previous publish or the new
+one, never a mix. Rows are replaced, not tables: a reader neither waits nor fails, and
+grants on the tables stay (a table whose columns changed is recreated, and ``bi_reader``,
+where it exists, is granted SELECT again before the commit). Publishing refuses when the
+build did not pass, when the newest audit is not of that build or failed a critical
+check (``marts`` then keeps its data untouched), or when it would publish nothing.
 """
 
 from __future__ import annotations
@@ -42,11 +46,38 @@ def audited_models(settings: Settings) -> list[str]:
     )
 
 
+def _require_passed_audit(settings: Settings, target: Target) -> None:
+    from ttw.quality import dbt_checks, latest_audit
+
+    invocation_id, _ = dbt_checks(settings)
+    newest = latest_audit(target)
+    if newest is None or newest[0] != invocation_id:
+        raise TTWError("the last dbt build has not been audited: run `ttw audit` before publishing")
+    failed = newest[1]
+    if failed:
+        named = "; ".join(
+            f"{suite}: {expectation}" + (f" ({column})" if column else "") for suite, expectation, column in failed[:8]
+        )
+        docs = settings.out_dir / "data_docs" / "index.html"
+        raise TTWError(
+            f"the audit failed {len(failed)} critical check(s), marts left as they were: {named}. Data Docs: {docs}"
+        )
+
+
+def _columns(conn, schema: str, table: str) -> list[tuple[str, str]]:
+    return conn.execute(
+        "select column_name, data_type from information_schema.columns"
+        " where table_schema = %s and table_name = %s order by ordinal_position",
+        (schema, table),
+    ).fetchall()
+
+
 def publish(settings: Settings, target: Target) -> dict[str, int]:
     """Replace ``marts`` with the audited tables of ``marts_build``; returns rows per table."""
     tables = audited_models(settings)
     if not tables:
         raise TTWError("the last dbt build made no mart tables: nothing to publish")
+    _require_passed_audit(settings, target)
     counts: dict[str, int] = {}
     with connect(target) as conn, conn.transaction():
         present = {
@@ -64,7 +95,16 @@ def publish(settings: Settings, target: Target) -> dict[str, int]:
                 conn.execute(sql.SQL("drop table marts.{}").format(sql.Identifier(name)))
         for name in tables:
             ident = sql.Identifier(name)
-            conn.execute(sql.SQL("drop table if exists marts.{}").format(ident))
-            conn.execute(sql.SQL("create table marts.{0} as table marts_build.{0}").format(ident))
+            if name in published and _columns(conn, "marts", name) == _columns(conn, BUILD_SCHEMA, name):
+                # rows, not tables, are replaced: readers keep their AccessShare locks (no
+                # waiting, no deadlock) and see the old rows until this transaction commits
+                conn.execute(sql.SQL("delete from marts.{}").format(ident))
+                conn.execute(sql.SQL("insert into marts.{0} select * from marts_build.{0}").format(ident))
+            else:  # a new model, or one whose columns changed
+                conn.execute(sql.SQL("drop table if exists marts.{}").format(ident))
+                conn.execute(sql.SQL("create table marts.{0} as table marts_build.{0}").format(ident))
             counts[name] = conn.execute(sql.SQL("select count(*) from marts.{}").format(ident)).fetchone()[0]
+        if conn.execute("select 1 from pg_roles where rolname = 'bi_reader'").fetchone():
+            conn.execute("grant usage on schema marts to bi_reader")
+            conn.execute("grant select on all tables in schema marts to bi_reader")
     return counts

@@ -12,6 +12,7 @@ from ttw.build import build
 from ttw.errors import TTWError
 from ttw.ingest import ingest_contracts
 from ttw.publish import publish
+from ttw.quality import audit
 from ttw.warehouse import connect
 
 
@@ -21,6 +22,7 @@ def test_build_then_publish_reproduces_the_export_in_marts(clean_target, setting
     assert "Completed successfully" in output
     assert "ERROR=0" in output
 
+    assert audit(settings, clean_target).ok
     counts = publish(settings, clean_target)
     contracts = latest_contracts(sample_contracts)
     assert counts["fct_tech_contracts"] == len(contracts) == 60

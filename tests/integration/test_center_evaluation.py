@@ -18,6 +18,7 @@ from ttw.evaluate import load_year
 from ttw.export import SHEETS, write_csv, write_xlsx
 from ttw.pipeline import ingest_dataset
 from ttw.publish import publish
+from ttw.quality import audit
 from ttw.report import write_report
 from ttw.settings import PROJECT_ROOT, Settings
 from ttw.warehouse import connect, reset_layers
@@ -50,6 +51,7 @@ def evaluated(target, settings, small_dataset):
         )
         conn.commit()
     build(settings, target)
+    assert audit(settings, target).ok
     publish(settings, target)
     return target
 

@@ -14,6 +14,7 @@ from ttw.build import build, run_dbt
 from ttw.ingest import ingest_contracts
 from ttw.pipeline import ingest_dataset, registry_months
 from ttw.publish import publish
+from ttw.quality import audit
 from ttw.warehouse import connect, table_checksums
 
 YI = 1e8
@@ -59,6 +60,7 @@ def test_one_more_month_rewrites_only_its_contracts_and_equals_a_full_refresh(cl
 def test_the_marts_reproduce_the_calibrated_figures(clean_target, settings, qingdao_dataset):
     assert ingest_dataset(clean_target, qingdao_dataset).ok
     build(settings, clean_target)
+    assert audit(settings, clean_target).ok
     publish(settings, clean_target)
 
     with connect(clean_target) as conn:

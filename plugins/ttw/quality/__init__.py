@@ -1,0 +1,308 @@
+"""Quality gates: Great Expectations suites at the two boundaries users care about.
+
+``expectations/suites/*.json`` are GX Core 1.x expectation suites as reviewable files.
+A suite's ``meta`` says where it looks: ``boundary`` is ``landing`` (what arrived, in
+``raw``/``ops``) or ``publish`` (what BI is about to read, in ``marts_build``), and
+``table`` names the table or ``query`` gives SQL (``{build}`` stands for the schema
+being audited). Each expectation's ``meta.severity`` is ``critical`` (blocks publishing)
+or ``warning`` (reported only); critical is the default.
+
+:func:`audit` runs every suite against the warehouse, adds the dbt tests' results of the
+last build, stores one row per expectation in ``ops.quality_results`` and writes Data
+Docs to ``$TTW_HOME/out/data_docs``. :func:`validate_dataframe` runs a suite on a
+DataFrame, for checks at extract time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ttw.errors import TTWError
+from ttw.settings import Settings, disable_telemetry
+from ttw.warehouse import Target, connect
+
+BUILD_SCHEMA = "marts_build"
+SEVERITIES = ("critical", "warning")
+QUALITY_DDL = """
+create schema if not exists ops;
+create table if not exists ops.quality_results (
+    run_id text not null,
+    run_at timestamptz not null,
+    dbt_invocation_id text,
+    boundary text not null,
+    suite text not null,
+    expectation text not null,
+    column_name text,
+    severity text not null,
+    success boolean not null,
+    observed_value text,
+    details jsonb
+);
+create index if not exists quality_results_by_run on ops.quality_results (run_at desc, run_id);
+"""
+
+
+@dataclass(frozen=True)
+class Check:
+    boundary: str
+    suite: str
+    expectation: str
+    column: str | None
+    severity: str
+    success: bool
+    observed: str | None
+    details: dict = field(default_factory=dict)
+
+
+@dataclass
+class Audit:
+    run_id: str
+    run_at: dt.datetime
+    dbt_invocation_id: str | None
+    checks: list[Check]
+    docs_index: Path | None
+
+    @property
+    def failed_critical(self) -> list[Check]:
+        return [c for c in self.checks if not c.success and c.severity == "critical"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_critical
+
+
+def suites_dir(settings: Settings) -> Path:
+    return settings.project_dir / "expectations" / "suites"
+
+
+def load_suites(folder: Path, boundary: str | None = None) -> list[dict]:
+    """The suite files in ``folder`` (optionally of one boundary), checked for the keys we use."""
+    suites = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            suite = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise TTWError(f"{path}: not valid JSON ({exc})") from None
+        meta = suite.get("meta", {})
+        if meta.get("boundary") not in ("landing", "publish") or not (meta.get("table") or meta.get("query")):
+            raise TTWError(f"{path}: meta needs boundary (landing or publish) and a table or a query")
+        for expectation in suite.get("expectations", []):
+            severity = expectation.get("meta", {}).get("severity", "critical")
+            if severity not in SEVERITIES:
+                raise TTWError(f"{path}: {expectation.get('type')}: severity {severity!r} is not critical or warning")
+        if boundary is None or meta["boundary"] == boundary:
+            suites.append(suite)
+    return suites
+
+
+def _context(docs_dir: Path | None):
+    disable_telemetry()
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    if docs_dir is not None:
+        context.add_data_docs_site(
+            "ttw",
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    return context
+
+
+def _observed(result) -> str | None:
+    data = result.result or {}
+    for key in ("observed_value", "unexpected_count"):
+        if key in data and data[key] is not None:
+            value = data[key]
+            return json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else value
+    return None
+
+
+def _checks(boundary: str, suite_name: str, validation) -> list[Check]:
+    checks = []
+    for result in validation.results:
+        config = result.expectation_config
+        kwargs = config.kwargs or {}
+        column = kwargs.get("column") or (", ".join(kwargs["column_list"]) if kwargs.get("column_list") else None)
+        error = (result.exception_info or {}).get("exception_message") if result.exception_info else None
+        checks.append(
+            Check(
+                boundary=boundary,
+                suite=suite_name,
+                expectation=config.type,
+                column=column,
+                severity=(config.meta or {}).get("severity", "critical"),
+                success=bool(result.success),
+                observed=_observed(result) if not error else f"error: {error}",
+                details={k: v for k, v in (result.result or {}).items() if k != "partial_unexpected_index_list"},
+            )
+        )
+    return checks
+
+
+def _suite(gx, suite_file: dict):
+    """The GX suite of a file; an error (not a silently shorter suite) for an expectation GX rejects."""
+    suite = gx.ExpectationSuite(name=suite_file["name"], expectations=suite_file["expectations"])
+    known = {e.expectation_type for e in suite.expectations}
+    unknown = sorted({e["type"] for e in suite_file["expectations"]} - known)
+    if unknown or len(suite.expectations) != len(suite_file["expectations"]):
+        raise TTWError(f"suite {suite_file['name']}: GX does not accept {', '.join(unknown) or 'some expectations'}")
+    return suite
+
+
+def run_suites(target: Target, suites: list[dict], *, schema: str = BUILD_SCHEMA, docs_dir: Path | None = None):
+    """Validate each suite against the warehouse; (checks, Data Docs index or None)."""
+    import great_expectations as gx
+
+    context = _context(docs_dir)
+    source = context.data_sources.add_postgres(
+        "warehouse", connection_string=target.url.replace("postgresql://", "postgresql+psycopg://", 1)
+    )
+    definitions, unreachable = [], []
+    for suite_file in suites:
+        meta = suite_file["meta"]
+        name = suite_file["name"]
+        try:
+            if meta.get("query"):
+                # GX takes a query that starts with SELECT; a suite may start with a CTE
+                query = f"select * from ({meta['query'].format(build=schema)}) as audited"
+                asset = source.add_query_asset(name, query=query)
+            else:
+                table_schema, _, table = meta["table"].rpartition(".")
+                asset = source.add_table_asset(name, table_name=table, schema_name=table_schema or schema)
+        except (gx.exceptions.GreatExpectationsError, ConnectionError) as exc:  # a missing table fails loudly
+            unreachable.append(
+                Check(meta["boundary"], name, "table_is_readable", None, "critical", False, f"error: {exc}")
+            )
+            continue
+        suite = context.suites.add(_suite(gx, suite_file))
+        definitions.append(
+            context.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=asset.add_batch_definition_whole_table("all"), suite=suite)
+            )
+        )
+    if not definitions:
+        return unreachable, None
+    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir is not None else []
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(name="audit", validation_definitions=definitions, actions=actions, result_format="SUMMARY")
+    )
+    outcome = checkpoint.run()
+    boundary_of = {s["name"]: s["meta"]["boundary"] for s in suites}
+    checks = list(unreachable)
+    for validation in outcome.run_results.values():
+        name = validation.suite_name
+        checks += _checks(boundary_of[name], name, validation)
+    index = docs_dir / "index.html" if docs_dir is not None and (docs_dir / "index.html").exists() else None
+    return checks, index
+
+
+def validate_dataframe(frame, suite: dict) -> list[Check]:
+    """Run one suite on a pandas DataFrame (extract-time checks, before anything loads)."""
+    import great_expectations as gx
+
+    context = _context(None)
+    batch = (
+        context.data_sources.add_pandas("extract")
+        .add_dataframe_asset(suite["name"])
+        .add_batch_definition_whole_dataframe("frame")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    validation = batch.validate(_suite(gx, suite))
+    return _checks(suite["meta"]["boundary"], suite["name"], validation)
+
+
+def dbt_checks(settings: Settings) -> tuple[str | None, list[Check]]:
+    """The last dbt build's tests as checks: (its invocation id, one check per test)."""
+    path = settings.home_dir / "dbt" / "target" / "run_results.json"
+    if not path.exists():
+        raise TTWError(f"no dbt build results in {path.parent}: run `ttw build` before the audit")
+    results = json.loads(path.read_text())
+    if results.get("args", {}).get("which") != "build":
+        raise TTWError("the last dbt command was not `dbt build`: run `ttw build` before the audit")
+    checks = []
+    for result in results["results"]:
+        unique_id = result["unique_id"]
+        if not unique_id.startswith(("test.", "unit_test.", "model.", "seed.")):
+            continue
+        checks.append(
+            Check(
+                boundary="publish",
+                suite="dbt",
+                expectation=unique_id,
+                column=None,
+                severity="warning" if result["status"] == "warn" else "critical",
+                success=result["status"] in ("pass", "success", "warn"),
+                observed=str(result.get("failures")) if result.get("failures") is not None else result["status"],
+            )
+        )
+    return results["metadata"]["invocation_id"], checks
+
+
+def record(target: Target, audit: Audit) -> None:
+    with connect(target) as conn:
+        conn.execute(QUALITY_DDL)
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into ops.quality_results (run_id, run_at, dbt_invocation_id, boundary, suite, expectation,"
+                " column_name, severity, success, observed_value, details)"
+                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        audit.run_id,
+                        audit.run_at,
+                        audit.dbt_invocation_id,
+                        c.boundary,
+                        c.suite,
+                        c.expectation,
+                        c.column,
+                        c.severity,
+                        c.success,
+                        c.observed,
+                        json.dumps(c.details, ensure_ascii=False, default=str),
+                    )
+                    for c in audit.checks
+                ],
+            )
+        conn.commit()
+
+
+def audit(settings: Settings, target: Target) -> Audit:
+    """dbt's test results plus every GX suite; recorded, with Data Docs. Never raises on a failed check."""
+    invocation_id, checks = dbt_checks(settings)
+    docs_dir = settings.out_dir / "data_docs"
+    gx_checks, index = run_suites(target, load_suites(suites_dir(settings)), docs_dir=docs_dir)
+    result = Audit(
+        run_id=uuid.uuid4().hex,
+        run_at=dt.datetime.now(dt.UTC),
+        dbt_invocation_id=invocation_id,
+        checks=checks + gx_checks,
+        docs_index=index,
+    )
+    record(target, result)
+    return result
+
+
+def latest_audit(target: Target) -> tuple[str | None, list[tuple[str, str, str | None]]] | None:
+    """(dbt invocation id, failed critical checks as (suite, expectation, column)) of the newest audit."""
+    with connect(target) as conn:
+        conn.execute(QUALITY_DDL)
+        row = conn.execute(
+            "select run_id, dbt_invocation_id from ops.quality_results order by run_at desc limit 1"
+        ).fetchone()
+        if row is None:
+            return None
+        failed = conn.execute(
+            "select suite, expectation, column_name from ops.quality_results"
+            " where run_id = %s and severity = 'critical' and not success order by suite, expectation",
+            (row[0],),
+        ).fetchall()
+    return row[1], failed

@@ -1,0 +1,137 @@
+"""Write-audit-publish: GX suites and dbt tests gate what BI reads in marts."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from ttw.build import build
+from ttw.errors import TTWError
+from ttw.ingest import ingest_contracts
+from ttw.pipeline import ingest_dataset, registry_months
+from ttw.publish import publish
+from ttw.quality import audit, load_suites, suites_dir, validate_dataframe
+from ttw.settings import PROJECT_ROOT
+from ttw.warehouse import connect, table_checksums
+
+
+def _expectations_in_suites() -> int:
+    return sum(len(s["expectations"]) for s in load_suites(PROJECT_ROOT / "expectations" / "suites"))
+
+
+def test_a_clean_run_is_audited_recorded_documented_and_published(clean_target, settings, small_dataset):
+    assert ingest_dataset(clean_target, small_dataset).ok
+    build(settings, clean_target)
+    first = audit(settings, clean_target)
+    second = audit(settings, clean_target)
+    assert first.ok
+    assert first.docs_index is not None
+    assert first.docs_index.exists()
+    assert "<html" in first.docs_index.read_text(encoding="utf-8").lower()
+
+    with connect(clean_target) as conn:
+        rows = dict(conn.execute("select run_id, count(*) from ops.quality_results group by 1").fetchall())
+        gx_rows = conn.execute(
+            "select count(*) from ops.quality_results where run_id = %s and suite <> 'dbt'", (first.run_id,)
+        ).fetchone()[0]
+    assert rows == {first.run_id: len(first.checks), second.run_id: len(second.checks)}
+    assert gx_rows == _expectations_in_suites()  # a row per expectation per run
+    counts = publish(settings, clean_target)
+    assert counts["rpt_center_performance"] > 0
+
+
+def test_a_broken_mart_fails_the_audit_and_leaves_marts_untouched(clean_target, settings, small_dataset):
+    assert ingest_dataset(clean_target, small_dataset).ok
+    build(settings, clean_target)
+    assert audit(settings, clean_target).ok
+    publish(settings, clean_target)
+    before = table_checksums(clean_target, "marts")
+
+    build(settings, clean_target)
+    with connect(clean_target) as conn:  # a duplicated center-year and a PII column
+        conn.execute(
+            "insert into marts_build.rpt_center_performance"
+            " select * from marts_build.rpt_center_performance order by center_code limit 1"
+        )
+        conn.execute("alter table marts_build.fct_tech_contracts add column contact_phone text")
+        conn.commit()
+    result = audit(settings, clean_target)
+    assert not result.ok
+    failed = {(c.suite, c.expectation) for c in result.failed_critical}
+    assert ("publish_rpt_center_performance", "expect_compound_columns_to_be_unique") in failed
+    assert ("publish_no_pii", "expect_column_max_to_be_between") in failed
+
+    with pytest.raises(TTWError) as excinfo:
+        publish(settings, clean_target)
+    message = str(excinfo.value)
+    assert (
+        "publish_rpt_center_performance: expect_compound_columns_to_be_unique (center_code, evaluation_year)" in message
+    )
+    assert "publish_no_pii" in message
+    assert "data_docs" in message
+    assert table_checksums(clean_target, "marts") == before
+
+
+def test_publish_refuses_a_build_that_was_not_audited(clean_target, settings, sample_contracts):
+    assert ingest_contracts(clean_target, [sample_contracts]).ok
+    build(settings, clean_target)
+    with pytest.raises(TTWError, match="has not been audited"):
+        publish(settings, clean_target)
+
+
+def test_a_reader_during_publish_sees_the_old_or_the_new_marts(clean_target, settings, small_dataset):
+    assert ingest_dataset(clean_target, small_dataset, hold_back_months=1).ok
+    build(settings, clean_target)
+    assert audit(settings, clean_target).ok
+    publish(settings, clean_target)
+    query = (
+        "select (select count(*) from marts.fct_tech_contracts),"
+        " (select sum(contract_count) from marts.rpt_contract_turnover_monthly),"
+        " (select count(*) from marts.dim_organization)"
+    )
+    with connect(clean_target) as conn:
+        old = conn.execute(query).fetchone()
+    assert ingest_contracts(clean_target, list(registry_months(small_dataset).values())[-1]).ok
+    build(settings, clean_target)
+    assert audit(settings, clean_target).ok
+
+    seen, errors, stop = set(), [], threading.Event()
+
+    def read() -> None:
+        with connect(clean_target, autocommit=True) as conn:
+            while not stop.is_set():
+                try:
+                    seen.add(conn.execute(query).fetchone())
+                except Exception as exc:  # any error a BI tool would see
+                    errors.append(repr(exc))
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        publish(settings, clean_target)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    with connect(clean_target) as conn:
+        new = conn.execute(query).fetchone()
+    assert new != old
+    assert errors == []
+    assert seen <= {old, new}
+    assert old in seen
+
+
+def test_a_suite_runs_on_a_dataframe_at_extract_time(settings):
+    import pandas as pd
+
+    suite = next(s for s in load_suites(suites_dir(settings)) if s["name"] == "landing_registry_contracts")
+    required = [e["kwargs"]["column"] for e in suite["expectations"] if e["type"] == "expect_column_to_exist"]
+    frame = pd.DataFrame({column: ["x"] for column in required})
+    frame["registration_no"] = ["123"]  # not 16 digits
+    frame["_batch_id"] = [1]
+    checks = validate_dataframe(frame, suite)
+    by_column = {(c.expectation, c.column): c for c in checks}
+    assert by_column[("expect_column_to_exist", "registration_no")].success
+    assert not by_column[("expect_column_values_to_match_regex", "registration_no")].success

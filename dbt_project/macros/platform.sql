@@ -20,3 +20,18 @@
             and versions.source_row_number = latest.source_row_number
     where latest.version_rank = 1
 {%- endmacro %}
+
+{#- The valid versions of one resource's records, every version (staging keeps them all). -#}
+{% macro platform_records(resource) -%}
+    select * from {{ ref('stg_platform__records') }}
+    where resource = '{{ resource }}'
+{%- endmacro %}
+
+{#- The columns every typed platform model ends with: version and lineage. -#}
+{% macro platform_version_columns() -%}
+    updated_at,
+    is_deleted,
+    batch_id,
+    source_url,
+    source_row_number
+{%- endmacro %}

@@ -11,12 +11,6 @@ performance as (
 
 ),
 
-thresholds as (
-
-    select * from {{ ref('grade_thresholds') }}
-
-),
-
 ended as (
 
     select
@@ -70,15 +64,7 @@ graded as (
     inner join period_years
         on ended.center_code = period_years.center_code
     left join lateral (
-        select
-            thresholds.grade,
-            thresholds.grade_order
-        from thresholds
-        where
-            thresholds.scheme_version = ended.scheme_version
-            and thresholds.min_score <= round(period_years.combined_score, 2)
-        order by thresholds.min_score desc
-        limit 1
+        {{ grade_lookup('period_years.combined_score', 'ended.scheme_version') }}
     ) as grades on true
 
 ),

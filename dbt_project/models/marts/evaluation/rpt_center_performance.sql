@@ -24,12 +24,6 @@ indicators as (
 
 ),
 
-thresholds as (
-
-    select * from {{ ref('grade_thresholds') }}
-
-),
-
 regions as (
 
     select * from {{ ref('dim_region') }}
@@ -74,16 +68,7 @@ graded as (
         grades.grade_order
     from totals
     left join lateral (
-        select
-            thresholds.grade,
-            thresholds.grade_en,
-            thresholds.grade_order
-        from thresholds
-        where
-            thresholds.scheme_version = totals.scheme_version
-            and thresholds.min_score <= round(totals.total_score, 2)
-        order by thresholds.min_score desc
-        limit 1
+        {{ grade_lookup('totals.total_score', 'totals.scheme_version') }}
     ) as grades on true
 
 ),

@@ -2,8 +2,7 @@ with
 
 records as (
 
-    select * from {{ ref('stg_platform__records') }}
-    where resource = 'achievements'
+    {{ platform_records('achievements') }}
 
 ),
 
@@ -20,11 +19,7 @@ typed as (
         staging.parse_number(payload ->> 'asking_price')::numeric(18, 2) as asking_price,
         staging.parse_cn_date(payload ->> 'published_on') as published_on,
         nullif(btrim(payload ->> 'status'), '') as status,
-        updated_at,
-        is_deleted,
-        batch_id,
-        source_url,
-        source_row_number
+        {{ platform_version_columns() }}
     from records
 
 )

@@ -2,8 +2,7 @@ with
 
 records as (
 
-    select * from {{ ref('stg_platform__records') }}
-    where resource = 'demands'
+    {{ platform_records('demands') }}
 
 ),
 
@@ -19,11 +18,7 @@ typed as (
         staging.parse_cn_date(payload ->> 'published_on') as published_on,
         staging.parse_cn_date(payload ->> 'deadline') as deadline_on,
         nullif(btrim(payload ->> 'status'), '') as status,
-        updated_at,
-        is_deleted,
-        batch_id,
-        source_url,
-        source_row_number
+        {{ platform_version_columns() }}
     from records
 
 )

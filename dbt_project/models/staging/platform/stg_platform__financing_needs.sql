@@ -2,8 +2,7 @@ with
 
 records as (
 
-    select * from {{ ref('stg_platform__records') }}
-    where resource = 'financing_needs'
+    {{ platform_records('financing_needs') }}
 
 ),
 
@@ -17,11 +16,7 @@ typed as (
         nullif(btrim(payload ->> 'purpose'), '') as purpose,
         staging.parse_cn_date(payload ->> 'published_on') as published_on,
         nullif(btrim(payload ->> 'status'), '') as status,
-        updated_at,
-        is_deleted,
-        batch_id,
-        source_url,
-        source_row_number
+        {{ platform_version_columns() }}
     from records
 
 )

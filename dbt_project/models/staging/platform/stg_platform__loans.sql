@@ -2,8 +2,7 @@ with
 
 records as (
 
-    select * from {{ ref('stg_platform__records') }}
-    where resource = 'loans'
+    {{ platform_records('loans') }}
 
 ),
 
@@ -20,11 +19,7 @@ typed as (
         staging.parse_number(payload ->> 'term_months')::int as term_months,
         staging.parse_cn_date(payload ->> 'issued_on') as issued_on,
         coalesce((payload ->> 'is_ip_pledge')::boolean, false) as is_ip_pledge,
-        updated_at,
-        is_deleted,
-        batch_id,
-        source_url,
-        source_row_number
+        {{ platform_version_columns() }}
     from records
 
 )

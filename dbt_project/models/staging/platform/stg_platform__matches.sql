@@ -2,8 +2,7 @@ with
 
 records as (
 
-    select * from {{ ref('stg_platform__records') }}
-    where resource = 'matches'
+    {{ platform_records('matches') }}
 
 ),
 
@@ -18,11 +17,7 @@ typed as (
         nullif(btrim(payload ->> 'stage'), '') as match_stage,
         staging.parse_number(payload ->> 'amount')::numeric(18, 2) as amount,
         nullif(btrim(payload ->> 'registration_no'), '') as registration_no,
-        updated_at,
-        is_deleted,
-        batch_id,
-        source_url,
-        source_row_number
+        {{ platform_version_columns() }}
     from records
 
 )

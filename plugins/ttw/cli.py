@@ -470,19 +470,15 @@ def audit_cmd() -> None:
     settings = get_settings()
     result = audit(settings, ensure_warehouse(settings))
     table = Table(title=f"audit {result.run_id[:8]} of dbt build {(result.dbt_invocation_id or '?')[:8]}")
-    for column in ("boundary", "suite", "checks", "passed", "critical failed", "warning failed"):
-        table.add_column(column, justify="left" if column in ("boundary", "suite") else "right", no_wrap=True)
-    tally: dict[tuple[str, str], Counter] = {}
+    for column in ("suite", "checks", "ok", "crit fail", "warn fail"):
+        table.add_column(column, justify="left" if column == "suite" else "right", no_wrap=column == "suite")
+    tally: dict[str, Counter] = {}
     for check in result.checks:
-        counts = tally.setdefault((check.boundary, check.suite), Counter())
+        counts = tally.setdefault(check.suite, Counter())
         counts["checks"] += 1
         counts["passed" if check.success else f"failed {check.severity}"] += 1
-    for (boundary, suite), counts in sorted(tally.items()):
-        table.add_row(
-            boundary,
-            suite,
-            *(str(counts[k]) for k in ("checks", "passed", "failed critical", "failed warning")),
-        )
+    for suite, counts in sorted(tally.items()):
+        table.add_row(suite, *(str(counts[k]) for k in ("checks", "passed", "failed critical", "failed warning")))
     out.print(table)
     for check in result.checks:
         if not check.success:

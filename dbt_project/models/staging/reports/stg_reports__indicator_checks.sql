@@ -28,6 +28,13 @@ roster as (
 
 ),
 
+-- the years rosters exist for (a handful of rows to search, not every roster row)
+roster_years as (
+
+    select distinct roster_year from roster
+
+),
+
 -- each workbook's center and year: 基本信息 first, the file name when that sheet is missing
 report_keys as (
 
@@ -51,20 +58,30 @@ report_keys as (
 
 ),
 
--- the center's standing at the end of the report year: its row in the latest roster of
--- that year or before (DESIGN §5.1: a later roster supersedes an earlier one); a center
--- that roster does not list was not in the system
+-- the roster in force at the end of each report year: the latest one of that year or before
+governing as (
+
+    select
+        report_keys._batch_id,
+        max(roster_years.roster_year) as roster_year
+    from report_keys
+    left join roster_years
+        on report_keys.report_year >= roster_years.roster_year
+    group by report_keys._batch_id
+
+),
+
+-- the center's standing at the end of the report year: its row in that roster
+-- (DESIGN §5.1: a later roster supersedes an earlier one); a center that roster does
+-- not list was not in the system
 report_standing as (
 
     select distinct on (report_keys._batch_id)
         report_keys.*,
         roster.status as roster_status
     from report_keys
-    left join lateral (
-        select max(rosters.roster_year) as roster_year
-        from roster as rosters
-        where rosters.roster_year <= report_keys.report_year
-    ) as governing on true
+    inner join governing
+        on report_keys._batch_id = governing._batch_id
     left join roster
         on
             report_keys.center_code = roster.center_code

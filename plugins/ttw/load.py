@@ -67,6 +67,21 @@ create table if not exists ops.watermarks (
 alter table ops.load_rejects add column if not exists content_hash text not null default '';
 create unique index if not exists load_rejects_once
     on ops.load_rejects (source_family, source_file, content_hash, rule_name, coalesce(location, ''));
+-- every audit check (ttw audit): a row per expectation per run
+create table if not exists ops.quality_results (
+    run_id text not null,
+    run_at timestamptz not null,
+    dbt_invocation_id text,
+    boundary text not null,
+    suite text not null,
+    expectation text not null,
+    column_name text,
+    severity text not null,
+    success boolean not null,
+    observed_value text,
+    details jsonb
+);
+create index if not exists quality_results_by_run on ops.quality_results (run_at desc, run_id);
 """
 
 

@@ -48,23 +48,6 @@ LABELS: dict[str, str] = {
     "联系电话": "contact_phone",
 }
 COLUMNS: tuple[str, ...] = tuple(LABELS.values())
-# columns a file's header must name
-REQUIRED: tuple[str, ...] = (
-    "registration_no",
-    "contract_type",
-    "signed_on",
-    "registered_on",
-    "seller_name",
-    "seller_credit_code",
-    "seller_region_code",
-    "buyer_name",
-    "buyer_region_code",
-    "contract_amount",
-    "tech_transaction_amount",
-    "tech_field",
-    "status",
-)
-
 # columns whose value may never be empty (a foreign buyer has no credit or region code)
 REQUIRED_VALUES: tuple[str, ...] = (
     "registration_no",
@@ -80,6 +63,8 @@ REQUIRED_VALUES: tuple[str, ...] = (
     "tech_field",
     "status",
 )
+# columns a file's header must name: those, and the buyer's region (which may be empty)
+REQUIRED: tuple[str, ...] = (*REQUIRED_VALUES, "buyer_region_code")
 
 SNIFF_BYTES = 1 << 20
 

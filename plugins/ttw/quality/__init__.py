@@ -22,28 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ttw.errors import TTWError
+from ttw.load import ensure_ops
 from ttw.settings import Settings, disable_telemetry
 from ttw.warehouse import Target, connect
 
 BUILD_SCHEMA = "marts_build"
 SEVERITIES = ("critical", "warning")
-QUALITY_DDL = """
-create schema if not exists ops;
-create table if not exists ops.quality_results (
-    run_id text not null,
-    run_at timestamptz not null,
-    dbt_invocation_id text,
-    boundary text not null,
-    suite text not null,
-    expectation text not null,
-    column_name text,
-    severity text not null,
-    success boolean not null,
-    observed_value text,
-    details jsonb
-);
-create index if not exists quality_results_by_run on ops.quality_results (run_at desc, run_id);
-"""
 
 
 @dataclass(frozen=True)
@@ -249,7 +233,7 @@ def dbt_checks(settings: Settings) -> tuple[str | None, list[Check]]:
 
 def record(target: Target, audit: Audit) -> None:
     with connect(target) as conn:
-        conn.execute(QUALITY_DDL)
+        ensure_ops(conn)
         with conn.cursor() as cur:
             cur.executemany(
                 "insert into ops.quality_results (run_id, run_at, dbt_invocation_id, boundary, suite, expectation,"
@@ -294,7 +278,8 @@ def audit(settings: Settings, target: Target) -> Audit:
 def latest_audit(target: Target) -> tuple[str | None, list[tuple[str, str, str | None]]] | None:
     """(dbt invocation id, failed critical checks as (suite, expectation, column)) of the newest audit."""
     with connect(target) as conn:
-        conn.execute(QUALITY_DDL)
+        if conn.execute("select to_regclass('ops.quality_results')").fetchone()[0] is None:
+            return None
         row = conn.execute(
             "select run_id, dbt_invocation_id from ops.quality_results order by run_at desc limit 1"
         ).fetchone()

@@ -1,6 +1,8 @@
 {#- SQL functions for the value formats upstream uses. They return null for a value
     they cannot read, so staging can route the row to the rejects with a reason. -#}
 {% macro create_parsing_functions() %}
+-- concurrent dbt invocations (Cosmos tasks on several workers) replace these one at a time
+select pg_advisory_xact_lock(hashtext('ttw.parsing_functions'));
 create schema if not exists staging;
 
 -- 2025-03-26, 2025/3/26 and 2025年3月26日; null for anything else or an impossible date

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from psycopg import sql
+
 from ttw import load
 from ttw.errors import TTWError
 from ttw.extract import platform as platform_api
@@ -51,10 +53,14 @@ def ingest_platform(
 ) -> list[platform_api.ResourceRun]:
     """Read every resource (or those named) of one platform from its watermark onwards."""
     http = platform_api.session(token)
-    return [
+    runs = [
         platform_api.ingest_resource(target, http, base_url, resource, platform=platform, page_size=page_size)
         for resource in (resources or platform_api.RESOURCES)
     ]
+    if any(run.loaded for run in runs):
+        with connect(target, autocommit=True) as conn:
+            load.analyze(conn, [sql.Identifier("raw", "platform_records")])
+    return runs
 
 
 def ensure_raw_tables(target: Target) -> None:
@@ -127,6 +133,8 @@ def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
                 report.errors.append(str(exc))
             else:
                 report.batches.append(result)
+        if report.rows_loaded:
+            load.analyze(conn, [REGISTRY_CONTRACTS.ident])
     return report
 
 
@@ -155,6 +163,8 @@ def ingest_centers(target: Target, paths: Iterable[Path]) -> IngestReport:
             except TTWError as exc:
                 load.record_file_reject(conn, "center_roster", path, "file_rejected", str(exc))
                 report.errors.append(str(exc))
+        if report.rows_loaded:
+            load.analyze(conn, [CENTER_ROSTER.ident])
     return report
 
 
@@ -188,4 +198,6 @@ def ingest_reports(target: Target, paths: Iterable[Path]) -> IngestReport:
                 )
             )
             report.problems.extend(f"{path}: {reason}" for _, reason, _ in workbook.problems)
+        if report.rows_loaded:
+            load.analyze(conn, [table.ident for table in REPORT_TABLES])
     return report

@@ -71,7 +71,7 @@ create unique index if not exists load_rejects_once
 create table if not exists ops.quality_results (
     run_id text not null,
     run_at timestamptz not null,
-    dbt_invocation_id text,
+    dbt_build_id text,
     boundary text not null,
     suite text not null,
     expectation text not null,
@@ -81,7 +81,32 @@ create table if not exists ops.quality_results (
     observed_value text,
     details jsonb
 );
+do $$ begin  -- warehouses made before builds had ids of their own
+    if exists (select from information_schema.columns where table_schema = 'ops'
+               and table_name = 'quality_results' and column_name = 'dbt_invocation_id') then
+        alter table ops.quality_results rename column dbt_invocation_id to dbt_build_id;
+    end if;
+end $$;
 create index if not exists quality_results_by_run on ops.quality_results (run_at desc, run_id);
+-- every dbt node result, written by dbt's on-run-end hook (macros/record_results.sql): one
+-- build is every dbt invocation with the same build id (`ttw build`: its invocation; the
+-- build_warehouse DAG: its run id, over one invocation per Cosmos task)
+create table if not exists ops.dbt_results (
+    build_id text not null,
+    invocation_id text not null,
+    command text not null,
+    unique_id text not null,
+    resource_type text not null,
+    node_schema text,
+    node_name text,
+    materialized text,
+    status text not null,
+    failures bigint,
+    message text,
+    execution_seconds double precision,
+    recorded_at timestamptz not null default clock_timestamp()
+);
+create index if not exists dbt_results_by_build on ops.dbt_results (build_id, unique_id, recorded_at desc);
 """
 
 
@@ -123,6 +148,13 @@ class BatchResult:
 
 def ensure_ops(conn: psycopg.Connection) -> None:
     conn.execute(OPS_DDL)
+
+
+def analyze(conn: psycopg.Connection, tables: Iterable[sql.Composable]) -> None:
+    """Fresh planner statistics for tables just loaded: until autovacuum gets to them the
+    planner guesses one row, and the build's joins over them pick nested loops."""
+    for table in tables:
+        conn.execute(sql.SQL("analyze {}").format(table))
 
 
 def ensure_raw_table(conn: psycopg.Connection, table: RawTable) -> None:

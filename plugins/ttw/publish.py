@@ -1,18 +1,17 @@
 """Publish: swap the audited ``marts_build`` tables into ``marts`` in one transaction.
 
-Write-audit-publish: dbt writes ``marts_build``, ``ttw audit`` checks it (dbt tests and
-the GX suites), and publishing copies the mart models of the last ``dbt build`` into
-``marts`` inside a single transaction, so a reader sees the previous publish or the new
-one, never a mix. Rows are replaced, not tables: a reader neither waits nor fails, and
-grants on the tables stay (a table whose columns changed is recreated, and ``bi_reader``,
-where it exists, is granted SELECT again before the commit). Publishing refuses when the
-build did not pass, when the newest audit is not of that build or failed a critical
-check (``marts`` then keeps its data untouched), or when it would publish nothing.
+Write-audit-publish: dbt writes ``marts_build``, ``ttw audit`` checks it (the newest
+build's dbt results from ``ops.dbt_results`` and the GX suites), and publishing copies
+the tables of ``marts_build`` into ``marts`` inside a single transaction, so a reader
+sees the previous publish or the new one, never a mix. Rows are replaced, not tables: a
+reader neither waits nor fails, and grants on the tables stay (a table whose columns
+changed is recreated, and ``bi_reader``, where it exists, is granted SELECT again before
+the commit). Publishing refuses when the newest audit is not of the newest build or
+failed a critical check (a failed dbt node is one), leaving ``marts`` untouched, and
+when it would publish nothing.
 """
 
 from __future__ import annotations
-
-import json
 
 from psycopg import sql
 
@@ -21,37 +20,16 @@ from ttw.settings import Settings
 from ttw.warehouse import Target, connect
 
 BUILD_SCHEMA = "marts_build"
-FAILED = {"error", "fail", "runtime error"}
-
-
-def audited_models(settings: Settings) -> list[str]:
-    """The tables the last dbt build made in ``marts_build``; an error unless it fully passed."""
-    target_dir = settings.home_dir / "dbt" / "target"
-    try:
-        results = json.loads((target_dir / "run_results.json").read_text())
-        manifest = json.loads((target_dir / "manifest.json").read_text())
-    except FileNotFoundError:
-        raise TTWError(f"no dbt build results in {target_dir}: run `ttw build` before publishing") from None
-    if results.get("args", {}).get("which") != "build":
-        raise TTWError("the last dbt command was not `dbt build`: run `ttw build` before publishing")
-    failed = [r["unique_id"] for r in results["results"] if r["status"] in FAILED]
-    if failed:
-        raise TTWError(f"the last dbt build did not pass ({', '.join(failed[:5])}): not publishing")
-    return sorted(
-        node["alias"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model"
-        and node["schema"] == BUILD_SCHEMA
-        and node["config"]["materialized"] in ("table", "incremental")
-    )
 
 
 def _require_passed_audit(settings: Settings, target: Target) -> None:
-    from ttw.quality import dbt_checks, latest_audit
+    from ttw.quality import latest_audit, newest_build
 
-    invocation_id, _ = dbt_checks(settings)
+    build_id = newest_build(target)
+    if build_id is None:
+        raise TTWError("no dbt build recorded: run `ttw build`, then `ttw audit`, before publishing")
     newest = latest_audit(target)
-    if newest is None or newest[0] != invocation_id:
+    if newest is None or newest[0] != build_id:
         raise TTWError("the last dbt build has not been audited: run `ttw audit` before publishing")
     failed = newest[1]
     if failed:
@@ -74,21 +52,17 @@ def _columns(conn, schema: str, table: str) -> list[tuple[str, str]]:
 
 def publish(settings: Settings, target: Target) -> dict[str, int]:
     """Replace ``marts`` with the audited tables of ``marts_build``; returns rows per table."""
-    tables = audited_models(settings)
-    if not tables:
-        raise TTWError("the last dbt build made no mart tables: nothing to publish")
     _require_passed_audit(settings, target)
     counts: dict[str, int] = {}
     with connect(target) as conn, conn.transaction():
-        present = {
+        tables = [
             r[0]
             for r in conn.execute(
-                "select table_name from information_schema.tables where table_schema = %s", (BUILD_SCHEMA,)
+                "select tablename from pg_tables where schemaname = %s order by tablename", (BUILD_SCHEMA,)
             )
-        }
-        missing = [t for t in tables if t not in present]
-        if missing:
-            raise TTWError(f"{BUILD_SCHEMA} lacks {', '.join(missing)}: run `ttw build` before publishing")
+        ]
+        if not tables:
+            raise TTWError(f"{BUILD_SCHEMA} has no tables: nothing to publish")
         published = [r[0] for r in conn.execute("select tablename from pg_tables where schemaname = 'marts'")]
         for name in published:
             if name not in tables:

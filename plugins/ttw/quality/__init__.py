@@ -7,8 +7,9 @@ A suite's ``meta`` says where it looks: ``boundary`` is ``landing`` (what arrive
 being audited). Each expectation's ``meta.severity`` is ``critical`` (blocks publishing)
 or ``warning`` (reported only); critical is the default.
 
-:func:`audit` runs every suite against the warehouse, adds the dbt tests' results of the
-last build, stores one row per expectation in ``ops.quality_results`` and writes Data
+:func:`audit` runs every suite against the warehouse, adds the dbt results of the newest
+build (``ops.dbt_results``, written by dbt itself, so a build spread over Cosmos tasks
+on several workers is one build), stores one row per expectation in ``ops.quality_results`` and writes Data
 Docs to ``$TTW_HOME/out/data_docs``. :func:`validate_dataframe` runs a suite on a
 DataFrame, for checks at extract time.
 """
@@ -46,7 +47,7 @@ class Check:
 class Audit:
     run_id: str
     run_at: dt.datetime
-    dbt_invocation_id: str | None
+    dbt_build_id: str | None
     checks: list[Check]
     docs_index: Path | None
 
@@ -204,31 +205,56 @@ def validate_dataframe(frame, suite: dict) -> list[Check]:
     return _checks(suite["meta"]["boundary"], suite["name"], validation)
 
 
-def dbt_checks(settings: Settings) -> tuple[str | None, list[Check]]:
-    """The last dbt build's tests as checks: (its invocation id, one check per test)."""
-    path = settings.home_dir / "dbt" / "target" / "run_results.json"
-    if not path.exists():
-        raise TTWError(f"no dbt build results in {path.parent}: run `ttw build` before the audit")
-    results = json.loads(path.read_text())
-    if results.get("args", {}).get("which") != "build":
-        raise TTWError("the last dbt command was not `dbt build`: run `ttw build` before the audit")
-    checks = []
-    for result in results["results"]:
-        unique_id = result["unique_id"]
-        if not unique_id.startswith(("test.", "unit_test.", "model.", "seed.")):
-            continue
-        checks.append(
-            Check(
-                boundary="publish",
-                suite="dbt",
-                expectation=unique_id,
-                column=None,
-                severity="warning" if result["status"] == "warn" else "critical",
-                success=result["status"] in ("pass", "success", "warn"),
-                observed=str(result.get("failures")) if result.get("failures") is not None else result["status"],
-            )
+def newest_build(target: Target) -> str | None:
+    """The id of the newest dbt build recorded in ``ops.dbt_results``; None before any."""
+    with connect(target) as conn:
+        if conn.execute("select to_regclass('ops.dbt_results')").fetchone()[0] is None:
+            return None
+        row = conn.execute(
+            "select build_id from ops.dbt_results group by build_id order by max(recorded_at) desc limit 1"
+        ).fetchone()
+    return row[0] if row else None
+
+
+def dbt_checks(target: Target) -> tuple[str, list[Check]]:
+    """The newest dbt build's results as checks: (its build id, one check per node).
+
+    A node run twice in one build (an Airflow retry) counts with its last result.
+    """
+    build_id = newest_build(target)
+    if build_id is None:
+        raise TTWError("no dbt build recorded in ops.dbt_results: run `ttw build` before the audit")
+    checks = [
+        Check(
+            boundary="publish",
+            suite="dbt",
+            expectation=unique_id,
+            column=None,
+            severity="warning" if status == "warn" else "critical",
+            success=status in ("pass", "success", "warn"),
+            observed=str(failures) if failures is not None else status,
         )
-    return results["metadata"]["invocation_id"], checks
+        for unique_id, status, failures in _node_results(target, build_id)
+    ]
+    return build_id, checks
+
+
+def _node_results(target: Target, build_id: str) -> list[tuple[str, str, int | None]]:
+    """(unique_id, status, failures) of each node of a build, its last result when it ran twice."""
+    with connect(target) as conn:
+        return conn.execute(
+            "select distinct on (unique_id) unique_id, status, failures from ops.dbt_results"
+            " where build_id = %s and resource_type in ('test', 'unit_test', 'model', 'seed')"
+            " order by unique_id, recorded_at desc",
+            (build_id,),
+        ).fetchall()
+
+
+def build_outcome(target: Target, build_id: str) -> dict:
+    """How many nodes a build ran and which did not pass (the DAG's completeness check)."""
+    results = _node_results(target, build_id)
+    failed = [unique_id for unique_id, status, _ in results if status not in ("pass", "success", "warn")]
+    return {"build_id": build_id, "nodes": len(results), "failed": failed}
 
 
 def record(target: Target, audit: Audit) -> None:
@@ -236,14 +262,14 @@ def record(target: Target, audit: Audit) -> None:
         ensure_ops(conn)
         with conn.cursor() as cur:
             cur.executemany(
-                "insert into ops.quality_results (run_id, run_at, dbt_invocation_id, boundary, suite, expectation,"
+                "insert into ops.quality_results (run_id, run_at, dbt_build_id, boundary, suite, expectation,"
                 " column_name, severity, success, observed_value, details)"
                 " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
                     (
                         audit.run_id,
                         audit.run_at,
-                        audit.dbt_invocation_id,
+                        audit.dbt_build_id,
                         c.boundary,
                         c.suite,
                         c.expectation,
@@ -260,14 +286,14 @@ def record(target: Target, audit: Audit) -> None:
 
 
 def audit(settings: Settings, target: Target) -> Audit:
-    """dbt's test results plus every GX suite; recorded, with Data Docs. Never raises on a failed check."""
-    invocation_id, checks = dbt_checks(settings)
+    """dbt's results plus every GX suite; recorded, with Data Docs. Never raises on a failed check."""
+    build_id, checks = dbt_checks(target)
     docs_dir = settings.out_dir / "data_docs"
     gx_checks, index = run_suites(target, load_suites(suites_dir(settings)), docs_dir=docs_dir)
     result = Audit(
         run_id=uuid.uuid4().hex,
         run_at=dt.datetime.now(dt.UTC),
-        dbt_invocation_id=invocation_id,
+        dbt_build_id=build_id,
         checks=checks + gx_checks,
         docs_index=index,
     )
@@ -276,12 +302,12 @@ def audit(settings: Settings, target: Target) -> Audit:
 
 
 def latest_audit(target: Target) -> tuple[str | None, list[tuple[str, str, str | None]]] | None:
-    """(dbt invocation id, failed critical checks as (suite, expectation, column)) of the newest audit."""
+    """(dbt build id, failed critical checks as (suite, expectation, column)) of the newest audit."""
     with connect(target) as conn:
         if conn.execute("select to_regclass('ops.quality_results')").fetchone()[0] is None:
             return None
         row = conn.execute(
-            "select run_id, dbt_invocation_id from ops.quality_results order by run_at desc limit 1"
+            "select run_id, dbt_build_id from ops.quality_results order by run_at desc limit 1"
         ).fetchone()
         if row is None:
             return None

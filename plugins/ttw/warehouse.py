@@ -10,6 +10,7 @@ external server; without it the project runs the PostgreSQL server shipped in th
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import warnings
 from dataclasses import dataclass, replace
@@ -99,15 +100,22 @@ def target_from_url(url: str, *, embedded: bool = False) -> Target:
     )
 
 
+def _secret_file(settings: Settings) -> Path:
+    """The embedded superuser's password, made at initdb, readable by this user only."""
+    return settings.home_dir / "warehouse.secret"
+
+
 def resolve_target(settings: Settings) -> Target:
     """The warehouse the settings point at: external by URL, else the embedded server."""
     if settings.warehouse_url:
         return target_from_url(settings.warehouse_url)
+    secret = _secret_file(settings)
     return Target(
         host="127.0.0.1",
         port=settings.warehouse_port,
         user=EMBEDDED_SUPERUSER,
-        password="",
+        # a cluster made before the server had a password has none (and trusts loopback)
+        password=secret.read_text().strip() if secret.exists() else "",
         dbname=settings.warehouse_db,
         embedded=True,
     )
@@ -312,12 +320,28 @@ def start_embedded(settings: Settings) -> Target:
     initialised = _check_data_dir(pgdata)
     _prepare_root_permissions(pgdata)
     if not initialised:
+        # password authentication on TCP even on loopback: a BI login as bi_reader must
+        # not be able to name itself the superuser instead
+        password = secrets.token_urlsafe(24)
+        secret = _secret_file(settings)
+        secret.touch(mode=0o600)
+        secret.write_text(password + "\n")
+        pwfile = settings.home_dir / ".initdb-password"  # read by initdb as the server's user
+        pwfile.touch(mode=0o600)
+        pwfile.write_text(password + "\n")
+        if os.geteuid() == 0:
+            import pwd
+
+            entry = pwd.getpwnam(EMBEDDED_SYSTEM_USER)
+            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
         result = subprocess.run(
             [
                 str(_bin_dir() / "initdb"),
                 "-D",
                 str(pgdata),
-                "--auth=trust",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
                 "--encoding=UTF8",
                 "--locale=C",
                 "-U",
@@ -327,7 +351,9 @@ def start_embedded(settings: Settings) -> Target:
             text=True,
             **_run_as_kwargs(),
         )
+        pwfile.unlink()
         if result.returncode != 0:
+            secret.unlink(missing_ok=True)
             raise TTWError(f"initdb failed for {pgdata}: {result.stderr.strip() or result.stdout.strip()}")
     if not embedded_running(settings):
         log = pgdata / "server.log"
@@ -340,6 +366,7 @@ def start_embedded(settings: Settings) -> Target:
                 f"the embedded warehouse did not start on 127.0.0.1:{target.port} "
                 f"(is the port taken? set TTW_WAREHOUSE_PORT): {' | '.join(tail) or result.stderr.strip()}"
             )
+    target = resolve_target(settings)  # with the password made at initdb
     with connect(replace(target, dbname="postgres"), autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (target.dbname,)).fetchone()
         if not exists:

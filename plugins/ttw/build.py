@@ -84,3 +84,44 @@ def rejects_summary(target: Target) -> list[tuple[str, str, int]]:
         return conn.execute(
             "select source_family, rule_name, count(*) from ops.rejects group by 1, 2 order by 3 desc, 1, 2"
         ).fetchall()
+
+
+def manifest_path(settings: Settings) -> Path:
+    """The parsed dbt project the build_warehouse DAG renders its tasks from (no dbt at parse time)."""
+    return settings.home_dir / "dbt" / "manifest" / "manifest.json"
+
+
+def manifest_is_current(settings: Settings) -> bool:
+    """True when the manifest exists and is newer than every file of the dbt project."""
+    path = manifest_path(settings)
+    if not path.exists():
+        return False
+    written = path.stat().st_mtime
+    project = settings.dbt_project_dir
+    sources = [project / "dbt_project.yml"]
+    for folder in ("models", "macros", "seeds", "tests", "snapshots"):
+        sources.extend(f for f in (project / folder).rglob("*") if f.is_file())
+    return all(f.stat().st_mtime <= written for f in sources if f.exists())
+
+
+def write_manifest(settings: Settings, target: Target, *, force: bool = False) -> Path:
+    """``dbt parse`` into the manifest folder, unless the manifest is already current."""
+    path = manifest_path(settings)
+    if force or not manifest_is_current(settings):
+        run_dbt(settings, target, ["parse", "--target-path", str(path.parent)])
+    return path
+
+
+def joint_tests(manifest: Path) -> list[str]:
+    """The tests over more than one model or seed (relationships, reconciliations), or over
+    sources alone: they run together once every model is built, not with whichever parent
+    happens to be first (a test over one model runs in that model's task)."""
+    import json
+
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    return sorted(
+        node["name"]
+        for node in nodes
+        if node["resource_type"] == "test"
+        and sum(parent.split(".")[0] in ("model", "seed", "snapshot") for parent in node["depends_on"]["nodes"]) != 1
+    )

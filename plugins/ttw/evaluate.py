@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from psycopg.rows import dict_row
 
@@ -91,3 +92,29 @@ def load_year(target: Target, year: int, *, schema: str = "marts") -> YearEvalua
             (year,),
         ).fetchall()
     return evaluation
+
+
+def evaluated_years(target: Target) -> list[int]:
+    """The evaluation years published in ``marts.rpt_center_performance``, oldest first."""
+    with connect(target) as conn:
+        return [
+            row[0]
+            for row in conn.execute(
+                "select distinct evaluation_year from marts.rpt_center_performance order by 1"
+            ).fetchall()
+        ]
+
+
+def write_year(target: Target, year: int, folder: Path) -> list[Path]:
+    """A year's evaluator deliverables in ``folder``: the workbook in Chinese and English,
+    the CSV files (Chinese headers) and the HTML report."""
+    from ttw.export import write_csv, write_xlsx
+    from ttw.report import write_report
+
+    evaluation = load_year(target, year)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [write_xlsx(evaluation, folder / f"centers_{year}.xlsx", "zh")]
+    written.append(write_xlsx(evaluation, folder / f"centers_{year}_en.xlsx", "en"))
+    written += write_csv(evaluation, folder / "csv", "zh")
+    written += write_report(evaluation, folder / "report")
+    return written

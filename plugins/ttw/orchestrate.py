@@ -52,6 +52,14 @@ def airflow_cli(settings: Settings, target: Target, args: list[str]) -> int:
     return subprocess.call([_airflow_executable(), *args], env=airflow_env(settings, target))
 
 
+def prepare_airflow(settings: Settings, target: Target) -> None:
+    """What any Airflow process of the project needs first: its database and the dbt manifest."""
+    from ttw.build import write_manifest
+
+    write_manifest(settings, target)
+    migrate_airflow_db(settings, target)
+
+
 def migrate_airflow_db(settings: Settings, target: Target) -> None:
     settings.airflow_home.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
@@ -74,9 +82,14 @@ class DagRunOutcome:
         return self.state == "success"
 
 
-def run_dag(settings: Settings, target: Target, dag_id: str, conf: dict | None = None) -> DagRunOutcome:
-    """Run one DAG end to end with ``dag.test()`` in a child process; the outcome it reported."""
-    env = airflow_env(settings, target)
+def run_dag(
+    settings: Settings, target: Target, dag_id: str, conf: dict | None = None, *, env: dict[str, str] | None = None
+) -> DagRunOutcome:
+    """Run one DAG end to end with ``dag.test()`` in a child process; the outcome it reported.
+
+    ``env`` adds variables to the child's environment, e.g. ``AIRFLOW_CONN_PLATFORM_*``.
+    """
+    env = {**airflow_env(settings, target), **(env or {})}
     result_file = settings.airflow_home / f"last_run_{dag_id}.json"
     result_file.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "ttw.orchestrate", dag_id, json.dumps(conf or {}), str(result_file)]

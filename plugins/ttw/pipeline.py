@@ -52,6 +52,41 @@ def registry_months(root: Path) -> dict[str, list[Path]]:
     return dict(sorted(months.items()))
 
 
+# family -> (landing sub-folder, file patterns, how a file's name gives its period)
+LANDING = {
+    "contracts": ("contracts", ("contracts_*.csv", "contracts_*.xlsx"), re.compile(r"contracts_(\d{6})")),
+    "centers": ("centers", ("centers_*.csv",), re.compile(r"centers_(\d{4})")),
+    "reports": ("reports", ("年度报告_*.xlsx",), re.compile(r"_(\d{4})\.xlsx$")),
+}
+
+
+def landed_files(folder: Path, family: str, period: str | None = None) -> list[Path]:
+    """The family's delivery files in a landing folder, only those of ``period`` when given
+    (a month YYYYMM for contracts, a year YYYY for rosters and reports; a year also picks
+    every month of it for contracts)."""
+    _, patterns, period_of = LANDING[family]
+    files = deliveries([folder], *patterns)
+    if period is None:
+        return files
+    return [f for f in files if (m := period_of.search(f.name)) and m.group(1).startswith(period)]
+
+
+def land_dataset(root: Path, landing: Path) -> dict[str, int]:
+    """Copy a generated dataset's files into the landing folders, as upstream delivers them."""
+    import shutil
+
+    sources = {"contracts": root / "registry", "centers": root / "centers", "reports": root / "reports"}
+    copied: dict[str, int] = {}
+    for family, source in sources.items():
+        folder = landing / LANDING[family][0]
+        folder.mkdir(parents=True, exist_ok=True)
+        files = landed_files(source, family)
+        for path in files:
+            shutil.copy2(path, folder / path.name)
+        copied[family] = len(files)
+    return copied
+
+
 def ingest_dataset(target: Target, root: Path, *, platforms: bool = True, hold_back_months: int = 0) -> DatasetIngest:
     """Load a generated dataset: registry, rosters, reports, then every platform over HTTP.
 

@@ -17,10 +17,12 @@ urllib3; an invalid token or a broken answer stops the run with a clear message.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import itertools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import psycopg
@@ -102,6 +104,28 @@ def session(token: str, *, retries: int = 8, backoff: float = 0.5) -> requests.S
     http.mount("https://", HTTPAdapter(max_retries=retry))
     http.headers["Authorization"] = f"Bearer {token}"
     return http
+
+
+def catalogue(seed_csv: Path) -> dict[str, list[str]]:
+    """Platform -> the resources it offers, from the ``platforms`` seed (one list for dbt and Airflow)."""
+    with seed_csv.open(encoding="utf-8", newline="") as handle:
+        return {row["platform"]: row["resources"].split() for row in csv.DictReader(handle)}
+
+
+def connection_id(platform: str) -> str:
+    """The Airflow connection holding a platform's endpoint and token (``AIRFLOW_CONN_PLATFORM_<NAME>``)."""
+    return f"platform_{platform}"
+
+
+def endpoint_from_connection(conn) -> tuple[str, str]:
+    """(base URL, token) from an Airflow connection such as ``http://:TOKEN@host:8765/tech_market``:
+    scheme from the type, the path from ``schema``, the bearer token from the password."""
+    if not conn.host or not conn.password:
+        raise TTWError(f"connection {conn.conn_id!r} needs a host and the token as its password")
+    scheme = "https" if conn.conn_type == "https" else "http"
+    port = f":{conn.port}" if conn.port else ""
+    path = f"/{conn.schema.strip('/')}" if conn.schema else ""
+    return f"{scheme}://{conn.host}{port}{path}", conn.password
 
 
 def platform_name(base_url: str) -> str:

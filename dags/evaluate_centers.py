@@ -1,0 +1,60 @@
+"""
+### Evaluate the centers: evaluator exports and report
+
+After each publish, writes the center evaluation of a year from `marts` (what BI shows)
+to `$TTW_HOME/out/evaluation/{year}/`: the workbook in Chinese and English
+(汇总, 指标明细, 排名, 预警, 综合评价), CSV files, and the HTML report with its charts.
+
+Param `year` picks the evaluation year (a backfill of an earlier year); by default the
+newest year published.
+
+Scheduled by `marts`.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+
+from ttw.assets import MARTS
+from ttw.dagkit import DAG_DEFAULTS
+
+
+@dag(
+    schedule=[MARTS],
+    tags=["ttw", "evaluation", "centers"],
+    params={"year": Param(None, type=["null", "integer"], description="Evaluation year (default: the newest).")},
+    doc_md=__doc__,
+    **DAG_DEFAULTS,
+)
+def evaluate_centers():
+    @task
+    def evaluation_year(params: dict | None = None) -> int:
+        """The year asked for, else the newest published; a clear failure when it is not there."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ttw.evaluate import evaluated_years
+        from ttw.warehouse import target_from_airflow
+
+        years = evaluated_years(target_from_airflow())
+        wanted = (params or {}).get("year")
+        if not years or (wanted is not None and int(wanted) not in years):
+            raise AirflowFailException(f"year {wanted or 'any'} is not in marts (published years: {years})")
+        return int(wanted) if wanted is not None else years[-1]
+
+    @task
+    def write_deliverables(year: int) -> list[str]:
+        """Workbooks, CSV files and the HTML report for the year."""
+        from ttw.evaluate import write_year
+        from ttw.settings import get_settings
+        from ttw.warehouse import target_from_airflow
+
+        folder = get_settings().out_dir / "evaluation" / str(year)
+        written = write_year(target_from_airflow(), year, folder)
+        for path in written:
+            print(f"wrote {path}")
+        return [str(path) for path in written]
+
+    write_deliverables(evaluation_year())
+
+
+evaluate_centers()

@@ -1,0 +1,69 @@
+"""
+### Ingest the center rosters and annual reports
+
+Loads the bureau's center rosters (`centers_YYYY.csv`, from `$TTW_HOME/landing/centers`)
+into `raw.center_roster`, then the centers' annual report workbooks
+(`年度报告_{center_code}_{year}.xlsx`, from `$TTW_HOME/landing/reports`) into
+`raw.report_*`, one atomic batch per file. Rosters go first: staging checks each report
+against the roster in force that year. A file already loaded is skipped; when nothing
+new landed no asset event is sent. An unreadable workbook fails the run (no retries)
+with the file, sheet and cell named, after the good files are loaded; a workbook with a
+missing sheet still loads and the gap is kept in `ops.load_rejects`.
+
+Params: `year` loads only that year's roster and reports (a backfill or a late
+re-delivery); `landing_dir` reads `centers/` and `reports/` under another folder.
+
+Emits `raw.center_reports`, which schedules `build_warehouse`.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+
+from ttw.assets import RAW_CENTER_REPORTS
+from ttw.dagkit import DAG_DEFAULTS
+
+
+@dag(
+    schedule="@daily",
+    tags=["ttw", "ingest", "centers"],
+    params={
+        "year": Param(None, type=["null", "string"], pattern=r"^\d{4}$", description="Only this year's files."),
+        "landing_dir": Param(None, type=["null", "string"], description="Folder holding centers/ and reports/."),
+    },
+    doc_md=__doc__,
+    **DAG_DEFAULTS,
+)
+def ingest_center_reports():
+    @task(outlets=[RAW_CENTER_REPORTS])
+    def load_rosters_and_reports(params: dict | None = None) -> dict:
+        """Rosters, then report workbooks; bad files are reported downstream."""
+        from pathlib import Path
+
+        from ttw.dagkit import ingest_outcome
+        from ttw.ingest import ingest_centers, ingest_reports
+        from ttw.pipeline import landed_files
+        from ttw.settings import get_settings
+        from ttw.warehouse import target_from_airflow
+
+        params = params or {}
+        landing = Path(params["landing_dir"]) if params.get("landing_dir") else get_settings().landing_dir
+        target = target_from_airflow()
+        year = params.get("year")
+        reports = {
+            "centers": ingest_centers(target, landed_files(landing / "centers", "centers", year)),
+            "reports": ingest_reports(target, landed_files(landing / "reports", "reports", year)),
+        }
+        return ingest_outcome(reports, str(landing))
+
+    @task
+    def fail_on_rejected_files(outcome: dict) -> None:
+        """The good files are loaded (and the asset sent); a rejected file still fails the run."""
+        from ttw.dagkit import fail_on_errors
+
+        fail_on_errors(outcome)
+
+    fail_on_rejected_files(load_rosters_and_reports())
+
+
+ingest_center_reports()

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     platform_token: str | None = Field(
         default=None, description="Bearer token of the platform API (the sample server's, or a real platform's)."
     )
+    loader_password: str | None = Field(default=None, description="Password of role ttw_loader (unset: NOLOGIN).")
+    transform_password: str | None = Field(default=None, description="Password of role ttw_transform (unset: NOLOGIN).")
+    bi_reader_password: str | None = Field(default=None, description="Password of role bi_reader (unset: NOLOGIN).")
     project_dir: Path = Field(
         default=PROJECT_ROOT,
         description="The checkout holding dags/, dbt_project/ and expectations/ (needed when ttw is installed "

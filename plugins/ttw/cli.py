@@ -7,7 +7,6 @@ traceback.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -35,15 +34,14 @@ app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(platform_app, name="platform")
 export_app = typer.Typer(help="Evaluator exports from the published marts.")
+roles_app = typer.Typer(help="Database roles: ttw_loader, ttw_transform and the read-only bi_reader.")
+app.add_typer(roles_app, name="roles")
 report_app = typer.Typer(help="Self-contained HTML reports from the published marts.")
 app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")
 
 out = Console()
 err = Console(stderr=True)
-
-SAMPLE_CONTRACTS = Path(__file__).parent / "samples" / "contracts_sample.csv"
-
 
 # --- warehouse ------------------------------------------------------------------------
 
@@ -359,6 +357,33 @@ def bench_build_cmd(
         json_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
 
 
+@bench_app.command("dags")
+def bench_dags_cmd(
+    runs: Annotated[int, typer.Option(help="Fresh interpreters per file.")] = 5,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
+) -> None:
+    """Parse time of each DAG file: in a fresh interpreter (as the DAG processor does) and in one DagBag."""
+    import json
+
+    from ttw.bench.dags import run
+    from ttw.build import write_manifest
+    from ttw.warehouse import resolve_target
+
+    settings = get_settings()
+    target = resolve_target(settings)
+    write_manifest(settings, target)
+    figures = run(settings, target, runs)
+    table = Table(title=f"ttw bench dags (median and max of {runs} fresh parses; DagBag timing)")
+    for column in ("file", "tasks", "cold median s", "cold max s", "in DagBag s"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    for row in figures["files"]:
+        seconds = (row["cold_median_s"], row["cold_max_s"], row["dagbag_s"])
+        table.add_row(row["file"], str(row["tasks"]), *(f"{s:.3f}" for s in seconds))
+    out.print(table)
+    if json_path:
+        json_path.write_text(json.dumps(figures, indent=2) + "\n")
+
+
 # --- pipeline steps -------------------------------------------------------------------
 
 
@@ -469,7 +494,7 @@ def audit_cmd() -> None:
 
     settings = get_settings()
     result = audit(settings, ensure_warehouse(settings))
-    table = Table(title=f"audit {result.run_id[:8]} of dbt build {(result.dbt_invocation_id or '?')[:8]}")
+    table = Table(title=f"audit {result.run_id[:8]} of dbt build {(result.dbt_build_id or '?')[:8]}")
     for column in ("suite", "checks", "ok", "crit fail", "warn fail"):
         table.add_column(column, justify="left" if column == "suite" else "right", no_wrap=column == "suite")
     tally: dict[str, Counter] = {}
@@ -544,60 +569,97 @@ def report_centers_cmd(
         out.print(f"wrote {path}")
 
 
+@roles_app.command("apply")
+def roles_apply_cmd() -> None:
+    """Create or update the roles and grants; passwords from TTW_LOADER_PASSWORD, TTW_TRANSFORM_PASSWORD,
+    TTW_BI_READER_PASSWORD (a role without one cannot log in)."""
+    from ttw.roles import BI_READER, LOADER, TRANSFORM, apply_roles
+    from ttw.warehouse import ensure_warehouse
+
+    settings = get_settings()
+    target = ensure_warehouse(settings)
+    passwords = {
+        LOADER: settings.loader_password,
+        TRANSFORM: settings.transform_password,
+        BI_READER: settings.bi_reader_password,
+    }
+    for role, login in apply_roles(target, passwords).items():
+        note = "can log in" if login else f"NOLOGIN (set TTW_{role.removeprefix('ttw_').upper()}_PASSWORD to log in)"
+        out.print(f"{role}: {note}", soft_wrap=True)
+    out.print(f"bi_reader reads schema marts only, at {target.host}:{target.port}/{target.dbname}")
+
+
 # --- Airflow --------------------------------------------------------------------------
 
 
 @app.command("airflow", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def airflow_cmd(ctx: typer.Context) -> None:
     """Run the airflow CLI with the project's settings, e.g. `ttw airflow standalone`."""
+    from ttw.build import write_manifest
     from ttw.orchestrate import airflow_cli
     from ttw.warehouse import resolve_target
 
     settings = get_settings()
-    raise typer.Exit(airflow_cli(settings, resolve_target(settings), ctx.args))
+    target = resolve_target(settings)
+    write_manifest(settings, target)  # build_warehouse renders its tasks from it
+    raise typer.Exit(airflow_cli(settings, target, ctx.args))
+
+
+@app.command("manifest")
+def manifest_cmd(force: Annotated[bool, typer.Option("--force", help="Parse even if current.")] = False) -> None:
+    """Parse the dbt project into the manifest the build_warehouse DAG renders its tasks from."""
+    from ttw.build import write_manifest
+    from ttw.warehouse import resolve_target
+
+    settings = get_settings()
+    out.print(f"dbt manifest: {write_manifest(settings, resolve_target(settings), force=force)}", soft_wrap=True)
 
 
 @app.command("run-dag")
-def run_dag_cmd(dag_id: Annotated[str, typer.Argument(help="The DAG to run, e.g. ingest_contract_registry.")]) -> None:
+def run_dag_cmd(
+    dag_id: Annotated[str, typer.Argument(help="The DAG to run, e.g. ingest_contract_registry.")],
+    conf: Annotated[str, typer.Option(help='Params as JSON, e.g. \'{"month": "202412"}\'.')] = "{}",
+) -> None:
     """Run one DAG end to end with dag.test(); exit 1 unless the DagRun succeeded."""
-    from ttw.orchestrate import migrate_airflow_db, run_dag
+    import json
+
+    from ttw.orchestrate import prepare_airflow, run_dag
     from ttw.warehouse import ensure_warehouse
 
+    try:
+        params = json.loads(conf)
+    except json.JSONDecodeError as exc:
+        raise TTWError(f"--conf is not JSON: {exc}") from None
     settings = get_settings()
     target = ensure_warehouse(settings)
-    migrate_airflow_db(settings, target)
-    outcome = run_dag(settings, target, dag_id)
-    _report_outcome(outcome)
-
-
-def _report_outcome(outcome) -> None:
-    if outcome.succeeded:
-        out.print(f"DAG {outcome.dag_id}: [green]{outcome.state}[/green] ({outcome.run_id})")
-        return
-    failed = ", ".join(outcome.failed_tasks) or "none recorded"
-    raise TTWError(f"DAG {outcome.dag_id} ended {outcome.state} (failed tasks: {failed}); see the task logs above")
+    prepare_airflow(settings, target)
+    outcome = run_dag(settings, target, dag_id, params)
+    if not outcome.succeeded:
+        failed = ", ".join(outcome.failed_tasks) or "none recorded"
+        raise TTWError(f"DAG {dag_id} ended {outcome.state} (failed tasks: {failed}); see the task logs above")
+    out.print(f"DAG {outcome.dag_id}: [green]{outcome.state}[/green] ({outcome.run_id})")
 
 
 # --- demo -----------------------------------------------------------------------------
 
 
 @app.command("demo")
-def demo_cmd() -> None:
-    """The main job on the embedded warehouse: land sample exports, run the DAGs, summarise."""
-    from ttw.orchestrate import migrate_airflow_db, run_dag
+def demo_cmd(
+    scale: Annotated[float, typer.Option(help="Sample size: 1 = Qingdao-sized.")] = 0.05,
+    seed: Annotated[int, typer.Option(help="Sample seed.")] = 7,
+) -> None:
+    """The main job on the embedded warehouse: generate a sample, run every DAG through Airflow, summarise."""
+    import time
+
+    from ttw.build import rejects_summary
+    from ttw.demo import quality_summary, run_demo, top_centers
     from ttw.warehouse import ensure_warehouse, layer_counts
 
+    started = time.perf_counter()
     settings = get_settings()
     target = ensure_warehouse(settings)
     out.print(f"warehouse ready at {target.display_url}")
-    landing = settings.landing_dir / "contracts"
-    landing.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(SAMPLE_CONTRACTS, landing / SAMPLE_CONTRACTS.name)
-    out.print(f"landed {SAMPLE_CONTRACTS.name} in {landing}")
-    migrate_airflow_db(settings, target)
-    for dag_id in ("ingest_contract_registry", "build_warehouse"):
-        out.print(f"running DAG {dag_id} with dag.test() ...")
-        _report_outcome(run_dag(settings, target, dag_id))
+    run = run_demo(settings, target, scale=scale, seed=seed, say=lambda line: out.print(line, soft_wrap=True))
 
     table = Table(title="rows per layer")
     for column in ("schema", "table", "rows"):
@@ -605,12 +667,29 @@ def demo_cmd() -> None:
     for schema, name, rows in layer_counts(target):
         table.add_row(schema, name, str(rows))
     out.print(table)
+    rejected = rejects_summary(target)
+    out.print(f"rejected rows, each with its reason in ops.rejects: {sum(n for _, _, n in rejected)}")
+    for family, rule, rows in rejected[:10]:
+        out.print(f"  {family}: {rule} {rows}")
+    quality = quality_summary(target)
+    out.print("quality (ops.quality_results, newest audit): " + ", ".join(f"{k} {v}" for k, v in quality.items()))
+    year, best = top_centers(target)
+    centers = Table(title=f"top centers {year}")
+    for column in ("center", "name", "score", "grade"):
+        centers.add_column(column, justify="right" if column == "score" else "left")
+    for code, name, score, grade in best:
+        centers.add_row(code, name, f"{score:.1f}", grade)
+    out.print(centers)
     passwords = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
     notes = [
-        "BI tools read schema [bold]marts[/bold]; dbt builds into marts_build, publishing after its tests pass.",
+        f"evaluation:  {settings.out_dir / 'evaluation' / str(year)} (workbooks, CSV, report/centers_{year}.html)",
+        f"data docs:   {settings.out_dir / 'data_docs' / 'index.html'}",
+        "BI tools read schema [bold]marts[/bold] (role bi_reader after `ttw roles apply`); see README, BI access.",
         f"connect:     ttw warehouse psql   (or: psql {target.display_url})",
         "Airflow UI:  make airflow   (`ttw airflow standalone`), then open http://127.0.0.1:8080",
         f"             user admin, password in {passwords}",
+        "timings:     " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in run.seconds.items()),
+        f"demo finished in {time.perf_counter() - started:.0f} s",
     ]
     for line in notes:
         out.print(line, soft_wrap=True)

@@ -30,6 +30,8 @@ def test_help_lists_the_commands():
         "airflow",
         "run-dag",
         "bench",
+        "roles",
+        "manifest",
     ):
         assert command in result.stdout
     warehouse_help = run("warehouse", "--help").stdout

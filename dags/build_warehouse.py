@@ -99,16 +99,22 @@ def build_warehouse():
 
     @task(outlets=[MARTS_BUILD])
     def record_build(run_id: str | None = None) -> dict:
-        """Check that every node of this run passed in ops.dbt_results; announce the build."""
+        """Check in ops.dbt_results that this run ran every node of the project and each passed;
+        announce the build."""
         from airflow.sdk.exceptions import AirflowFailException
 
+        from ttw.build import manifest_node_ids
         from ttw.quality import build_outcome
         from ttw.warehouse import target_from_airflow
 
-        outcome = build_outcome(target_from_airflow(), run_id)
-        if outcome["failed"] or not outcome["nodes"]:
-            raise AirflowFailException(f"dbt build {run_id} is not complete: {outcome}")
-        return outcome
+        outcome = build_outcome(target_from_airflow(), run_id, manifest_node_ids(manifest_path(get_settings())))
+        if outcome["failed"] or outcome["missing"]:
+            failed, missing = outcome["failed"], outcome["missing"]
+            raise AirflowFailException(
+                f"dbt build {run_id} is not complete: {len(failed)} failed ({', '.join(failed[:5])}), "
+                f"{len(missing)} never ran ({', '.join(missing[:5])})"
+            )
+        return {"build_id": run_id, "nodes": outcome["nodes"]}
 
     prepare_warehouse() >> dbt >> across_models >> record_build()
 

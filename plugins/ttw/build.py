@@ -112,13 +112,24 @@ def write_manifest(settings: Settings, target: Target, *, force: bool = False) -
     return path
 
 
+def _manifest(path: Path) -> dict:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def manifest_node_ids(manifest: Path) -> set[str]:
+    """Every seed, model, data test and unit test of the project: what a complete build runs."""
+    data = _manifest(manifest)
+    built = {uid for uid, node in data["nodes"].items() if node["resource_type"] in ("seed", "model", "test")}
+    return built | set(data.get("unit_tests", {}))
+
+
 def joint_tests(manifest: Path) -> list[str]:
     """The tests over more than one model or seed (relationships, reconciliations), or over
     sources alone: they run together once every model is built, not with whichever parent
     happens to be first (a test over one model runs in that model's task)."""
-    import json
-
-    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    nodes = _manifest(manifest)["nodes"].values()
     return sorted(
         node["name"]
         for node in nodes

@@ -68,7 +68,7 @@ def warehouse_stop() -> None:
 @warehouse_app.command("status")
 def warehouse_status() -> None:
     """Say whether the warehouse is up; exit 1 when it is not."""
-    from ttw.warehouse import is_reachable, resolve_target, serves_data_dir
+    from ttw.warehouse import is_listening, is_reachable, resolve_target, serves_data_dir
 
     settings = get_settings()
     target = resolve_target(settings)
@@ -76,7 +76,7 @@ def warehouse_status() -> None:
         if serves_data_dir(target, settings.pgdata):
             out.print(f"running: {target.display_url} (embedded, data in {settings.pgdata})", soft_wrap=True)
             return
-        if is_reachable(target):
+        if is_listening(target):  # a server this home cannot even log in to is not its own
             out.print(
                 f"not running: port {target.port} is taken by another PostgreSQL, not the one with data in "
                 f"{settings.pgdata} (set TTW_WAREHOUSE_PORT)",

@@ -23,11 +23,14 @@ BUILD_SCHEMA = "marts_build"
 
 
 def _require_passed_audit(settings: Settings, target: Target) -> None:
-    from ttw.quality import latest_audit, newest_build
+    from ttw.quality import build_outcome, latest_audit, newest_build
 
     build_id = newest_build(target)
     if build_id is None:
         raise TTWError("no dbt build recorded: run `ttw build`, then `ttw audit`, before publishing")
+    failed_nodes = build_outcome(target, build_id)["failed"]
+    if failed_nodes:
+        raise TTWError(f"the last dbt build did not pass ({', '.join(failed_nodes[:5])}): not publishing")
     newest = latest_audit(target)
     if newest is None or newest[0] != build_id:
         raise TTWError("the last dbt build has not been audited: run `ttw audit` before publishing")

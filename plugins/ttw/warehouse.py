@@ -143,6 +143,17 @@ def is_reachable(target: Target) -> bool:
         return False
 
 
+def is_listening(target: Target) -> bool:
+    """True when something accepts TCP connections at the target's address (whoever it lets in)."""
+    import socket
+
+    try:
+        with socket.create_connection((target.host, target.port), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
 def ensure_schemas(target: Target) -> None:
     """Create the warehouse schemas that are missing (idempotent).
 

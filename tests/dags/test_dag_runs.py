@@ -13,6 +13,7 @@ from ttw.build import manifest_path
 from ttw.demo import DAG_ORDER, platform_connections
 from ttw.orchestrate import prepare_airflow, run_dag
 from ttw.pipeline import land_dataset, platform_resources
+from ttw.quality import load_suites
 from ttw.roles import BI_READER, apply_roles
 from ttw.warehouse import connect, table_checksums
 
@@ -42,6 +43,7 @@ def test_the_whole_chain_runs_through_airflow_and_publishes_marts(
     manifest = json.loads(manifest_path(settings).read_text())
     expected_nodes = {u for u, n in manifest["nodes"].items() if n["resource_type"] in ("model", "seed", "test")}
     expected_nodes |= set(manifest["unit_tests"])
+    assert len(expected_nodes) > 400
     with connect(clean_target) as conn:
         # every model, seed and test of the project ran in that DAG run, across Cosmos's tasks, and passed
         results = dict(
@@ -52,6 +54,8 @@ def test_the_whole_chain_runs_through_airflow_and_publishes_marts(
             ).fetchall()
         )
         audited = conn.execute("select distinct dbt_build_id from ops.quality_results").fetchall()
+        # one row per check of the audit: every dbt node and every GX expectation
+        checks = dict(conn.execute("select suite = 'dbt', count(*) from ops.quality_results group by 1").fetchall())
         facts = conn.execute("select count(*) from marts.fct_tech_contracts").fetchone()[0]
         platform = conn.execute("select count(distinct (platform, resource)) from raw.platform_records").fetchone()[0]
         watermarks = conn.execute("select count(*) from ops.watermarks").fetchone()[0]
@@ -59,6 +63,9 @@ def test_the_whole_chain_runs_through_airflow_and_publishes_marts(
     assert set(results) == expected_nodes
     assert set(results.values()) <= {"pass", "success"}
     assert audited == [(build_run,)]
+    suites = load_suites(settings.project_dir / "expectations" / "suites")
+    assert checks == {True: len(expected_nodes), False: sum(len(suite["expectations"]) for suite in suites)}
+    assert "<html" in (settings.out_dir / "data_docs" / "index.html").read_text(encoding="utf-8").lower()
     published = table_checksums(clean_target, "marts")
     assert published == table_checksums(clean_target, "marts_build")
     assert facts == len(newest_valid_contracts(small_dataset))

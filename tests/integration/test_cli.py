@@ -93,7 +93,12 @@ def test_embedded_lifecycle_through_the_entry_point(tmp_path, unused_port):
         status = run("warehouse", "status", **env)
         assert status.returncode == 0
         assert status.stdout.startswith("running:")
-        assert run("warehouse", "url", **env).stdout.strip() == f"postgresql://postgres@127.0.0.1:{unused_port}/ttw"
+        url = run("warehouse", "url", **env).stdout.strip()
+        assert url == f"postgresql://postgres:***@127.0.0.1:{unused_port}/ttw"
+        # the superuser's password, made at initdb, is readable by this user only and never printed
+        secret = tmp_path / "home" / "warehouse.secret"
+        assert secret.stat().st_mode & 0o777 == 0o600
+        assert secret.read_text().strip() not in started.stdout + status.stdout
         # another TTW_HOME pointed at the same port sees a server that is not its own
         other = run("warehouse", "status", **{**env, "TTW_HOME": str(tmp_path / "other")})
         assert other.returncode == 1

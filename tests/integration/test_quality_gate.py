@@ -12,33 +12,7 @@ from ttw.ingest import ingest_contracts
 from ttw.pipeline import ingest_dataset, registry_months
 from ttw.publish import publish
 from ttw.quality import audit, load_suites, suites_dir, validate_dataframe
-from ttw.settings import PROJECT_ROOT
 from ttw.warehouse import connect, table_checksums
-
-
-def _expectations_in_suites() -> int:
-    return sum(len(s["expectations"]) for s in load_suites(PROJECT_ROOT / "expectations" / "suites"))
-
-
-def test_a_clean_run_is_audited_recorded_documented_and_published(clean_target, settings, small_dataset):
-    assert ingest_dataset(clean_target, small_dataset).ok
-    build(settings, clean_target)
-    first = audit(settings, clean_target)
-    second = audit(settings, clean_target)
-    assert first.ok
-    assert first.docs_index is not None
-    assert first.docs_index.exists()
-    assert "<html" in first.docs_index.read_text(encoding="utf-8").lower()
-
-    with connect(clean_target) as conn:
-        rows = dict(conn.execute("select run_id, count(*) from ops.quality_results group by 1").fetchall())
-        gx_rows = conn.execute(
-            "select count(*) from ops.quality_results where run_id = %s and suite <> 'dbt'", (first.run_id,)
-        ).fetchone()[0]
-    assert rows == {first.run_id: len(first.checks), second.run_id: len(second.checks)}
-    assert gx_rows == _expectations_in_suites()  # a row per expectation per run
-    counts = publish(settings, clean_target)
-    assert counts["rpt_center_performance"] > 0
 
 
 def test_a_broken_mart_fails_the_audit_and_leaves_marts_untouched(clean_target, settings, small_dataset):
@@ -48,8 +22,7 @@ def test_a_broken_mart_fails_the_audit_and_leaves_marts_untouched(clean_target, 
     publish(settings, clean_target)
     before = table_checksums(clean_target, "marts")
 
-    build(settings, clean_target)
-    with connect(clean_target) as conn:  # a duplicated center-year and a PII column
+    with connect(clean_target) as conn:  # the build goes wrong: a duplicated center-year and a PII column
         conn.execute(
             "insert into marts_build.rpt_center_performance"
             " select * from marts_build.rpt_center_performance order by center_code limit 1"

@@ -250,11 +250,13 @@ def _node_results(target: Target, build_id: str) -> list[tuple[str, str, int | N
         ).fetchall()
 
 
-def build_outcome(target: Target, build_id: str) -> dict:
-    """How many nodes a build ran and which did not pass (the DAG's completeness check)."""
+def build_outcome(target: Target, build_id: str, expected: set[str] | None = None) -> dict:
+    """How many nodes a build ran, which did not pass and which of ``expected`` it never ran
+    (the DAG's completeness check)."""
     results = _node_results(target, build_id)
     failed = [unique_id for unique_id, status, _ in results if status not in ("pass", "success", "warn")]
-    return {"build_id": build_id, "nodes": len(results), "failed": failed}
+    missing = sorted((expected or set()) - {unique_id for unique_id, _, _ in results})
+    return {"build_id": build_id, "nodes": len(results), "failed": failed, "missing": missing}
 
 
 def record(target: Target, audit: Audit) -> None:

@@ -375,7 +375,7 @@ def bench_dags_cmd(
     figures = run(settings, target, runs)
     table = Table(title=f"ttw bench dags (median and max of {runs} fresh parses; DagBag timing)")
     for column in ("file", "tasks", "cold median s", "cold max s", "in DagBag s"):
-        table.add_column(column, justify="left" if column == "file" else "right")
+        table.add_column(column, justify="left" if column == "file" else "right", no_wrap=column == "file")
     for row in figures["files"]:
         seconds = (row["cold_median_s"], row["cold_max_s"], row["dagbag_s"])
         table.add_row(row["file"], str(row["tasks"]), *(f"{s:.3f}" for s in seconds))

@@ -42,16 +42,6 @@ def platform_resources(root: Path) -> dict[str, list[str]]:
     return found
 
 
-def registry_months(root: Path) -> dict[str, list[Path]]:
-    """Export month (YYYYMM) -> the dataset's registry files for it, oldest month first."""
-    months: dict[str, list[Path]] = {}
-    for path in deliveries([root / "registry"], "contracts_*.csv", "contracts_*.xlsx"):
-        match = re.search(r"contracts_(\d{6})", path.name)
-        if match:
-            months.setdefault(match.group(1), []).append(path)
-    return dict(sorted(months.items()))
-
-
 # family -> (landing sub-folder, file patterns, how a file's name gives its period)
 LANDING = {
     "contracts": ("contracts", ("contracts_*.csv", "contracts_*.xlsx"), re.compile(r"contracts_(\d{6})")),
@@ -69,6 +59,15 @@ def landed_files(folder: Path, family: str, period: str | None = None) -> list[P
     if period is None:
         return files
     return [f for f in files if (m := period_of.search(f.name)) and m.group(1).startswith(period)]
+
+
+def registry_months(root: Path) -> dict[str, list[Path]]:
+    """Export month (YYYYMM) -> the dataset's registry files for it, oldest month first."""
+    months: dict[str, list[Path]] = {}
+    for path in landed_files(root / "registry", "contracts"):
+        if match := LANDING["contracts"][2].search(path.name):
+            months.setdefault(match.group(1), []).append(path)
+    return dict(sorted(months.items()))
 
 
 def land_dataset(root: Path, landing: Path) -> dict[str, int]:

@@ -33,6 +33,7 @@ from ttw.settings import TELEMETRY_OFF, get_settings
 
 settings = get_settings()
 manifest = manifest_path(settings)
+DBT = dbt_executable()
 if not manifest.exists():
     raise FileNotFoundError(f"no dbt manifest at {manifest}: run `ttw manifest` (the DAG's tasks are rendered from it)")
 
@@ -76,7 +77,7 @@ def build_warehouse():
         ),
         profile_config=PROFILE,
         execution_config=ExecutionConfig(
-            dbt_executable_path=dbt_executable(),
+            dbt_executable_path=DBT,
             invocation_mode=InvocationMode.DBT_RUNNER,
             test_indirect_selection=TestIndirectSelection.BUILDABLE,
         ),
@@ -91,7 +92,7 @@ def build_warehouse():
         task_id="dbt_tests_across_models",
         project_dir=settings.dbt_project_dir,
         profile_config=PROFILE,
-        dbt_executable_path=dbt_executable(),
+        dbt_executable_path=DBT,
         invocation_mode=InvocationMode.DBT_RUNNER,
         select=joint_tests(manifest),
         **DBT_ARGS,
@@ -107,7 +108,7 @@ def build_warehouse():
         from ttw.quality import build_outcome
         from ttw.warehouse import target_from_airflow
 
-        outcome = build_outcome(target_from_airflow(), run_id, manifest_node_ids(manifest_path(get_settings())))
+        outcome = build_outcome(target_from_airflow(), run_id, manifest_node_ids(manifest))
         if outcome["failed"] or outcome["missing"]:
             failed, missing = outcome["failed"], outcome["missing"]
             raise AirflowFailException(

@@ -32,14 +32,13 @@ def _grants(role: str, schemas: tuple[str, ...], table_privileges: str, *, creat
     """Usage (and create) on the schemas, privileges on their tables and sequences, now and by default."""
     r, s = sql.Identifier(role), _idents(schemas)
     tables, sequences = sql.SQL(table_privileges), sql.SQL("usage, select, update" if create else "select")
-    statements = [
+    return [
         sql.SQL("grant usage{} on schema {} to {}").format(sql.SQL(", create" if create else ""), s, r),
         sql.SQL("grant {} on all tables in schema {} to {}").format(tables, s, r),
         sql.SQL("grant {} on all sequences in schema {} to {}").format(sequences, s, r),
         sql.SQL("alter default privileges in schema {} grant {} on tables to {}").format(s, tables, r),
         sql.SQL("alter default privileges in schema {} grant {} on sequences to {}").format(s, sequences, r),
     ]
-    return statements
 
 
 def apply_roles(target: Target, passwords: dict[str, str | None]) -> dict[str, bool]:

@@ -29,6 +29,7 @@ from ttw.warehouse import Target, connect
 
 BUILD_SCHEMA = "marts_build"
 SEVERITIES = ("critical", "warning")
+PASSED = ("pass", "success", "warn")  # dbt node statuses that do not block publishing
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ def dbt_checks(target: Target) -> tuple[str, list[Check]]:
             expectation=unique_id,
             column=None,
             severity="warning" if status == "warn" else "critical",
-            success=status in ("pass", "success", "warn"),
+            success=status in PASSED,
             observed=str(failures) if failures is not None else status,
         )
         for unique_id, status, failures in _node_results(target, build_id)
@@ -254,7 +255,7 @@ def build_outcome(target: Target, build_id: str, expected: set[str] | None = Non
     """How many nodes a build ran, which did not pass and which of ``expected`` it never ran
     (the DAG's completeness check)."""
     results = _node_results(target, build_id)
-    failed = [unique_id for unique_id, status, _ in results if status not in ("pass", "success", "warn")]
+    failed = [unique_id for unique_id, status, _ in results if status not in PASSED]
     missing = sorted((expected or set()) - {unique_id for unique_id, _, _ in results})
     return {"build_id": build_id, "nodes": len(results), "failed": failed, "missing": missing}
 

@@ -63,17 +63,116 @@ def run_dbt(settings: Settings, target: Target, args: list[str]) -> str:
     return output
 
 
-def build(settings: Settings, target: Target, *, full_refresh: bool = False, select: list[str] | None = None) -> str:
-    """``dbt seed`` + ``dbt build`` into ``marts_build`` (tests included)."""
+NOTHING_CHANGED = "nothing to build: no source has new rows since the last build"
+
+
+def build(
+    settings: Settings,
+    target: Target,
+    *,
+    full_refresh: bool = False,
+    select: list[str] | None = None,
+    changed: bool = False,
+) -> str:
+    """``dbt build`` into ``marts_build`` (seeds, models, tests).
+
+    ``changed``: only what lies downstream of the sources that gained rows since the last
+    whole build (dbt's ``source:NAME+``), when that build was of the same project; every
+    node otherwise. With nothing new, dbt does not run and :data:`NOTHING_CHANGED` is returned.
+    """
     from ttw.ingest import ensure_raw_tables
 
     ensure_raw_tables(target)  # dbt's sources exist even before a family's first delivery
+    whole = not select
+    if whole:  # counted before dbt starts: rows landing during the build count as new next time
+        rows, checksum = source_rows(target), project_checksum(settings)
+        if changed and not full_refresh:
+            select = grown_sources(settings, target, rows, checksum)
+            if select == []:
+                return NOTHING_CHANGED
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")
     if select:
         args += ["--select", *select]
-    return run_dbt(settings, target, args)
+    output = run_dbt(settings, target, args)
+    if whole:
+        _record_sources(target, rows, checksum)
+    return output
+
+
+def _project_files(settings: Settings) -> list[Path]:
+    project = settings.dbt_project_dir
+    files = [project / "dbt_project.yml"]
+    for folder in ("models", "macros", "seeds", "tests", "snapshots"):
+        files.extend(sorted(f for f in (project / folder).rglob("*") if f.is_file()))
+    return [f for f in files if f.exists()]
+
+
+def project_checksum(settings: Settings) -> str:
+    """SHA-256 over the dbt project's files (names and bytes)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in _project_files(settings):
+        digest.update(str(path.relative_to(settings.dbt_project_dir)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def source_rows(target: Target) -> dict[str, int]:
+    """Rows in every raw table and in ops.load_rejects: dbt's sources, all append-only."""
+    from psycopg import sql
+
+    from ttw.warehouse import connect
+
+    with connect(target) as conn:
+        tables = [
+            (schema, name)
+            for schema, name in conn.execute(
+                "select schemaname, tablename from pg_tables where schemaname = 'raw'"
+                " or (schemaname = 'ops' and tablename = 'load_rejects') order by 1, 2"
+            )
+        ]
+        return {
+            f"{schema}.{name}": conn.execute(
+                sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+            ).fetchone()[0]
+            for schema, name in tables
+        }
+
+
+def grown_sources(settings: Settings, target: Target, rows: dict[str, int], checksum: str) -> list[str] | None:
+    """dbt selectors downstream of the sources that grew since the last whole build; ``[]``
+    when none did; ``None`` (build everything) without a record of the same project."""
+    from ttw.warehouse import connect
+
+    with connect(target) as conn:
+        recorded = dict(conn.execute("select source_id, row_count from ops.build_sources").fetchall())
+        same_project = conn.execute(
+            "select bool_and(project_checksum = %s) from ops.build_sources", (checksum,)
+        ).fetchone()[0]
+    previous = settings.home_dir / "dbt" / "target" / "manifest.json"
+    if not recorded or not same_project or not previous.exists():
+        return None
+    grown = {relation for relation, count in rows.items() if count != recorded.get(relation)}
+    sources = _manifest(previous)["sources"].values()
+    return sorted(
+        f"source:{source['source_name']}.{source['name']}+"
+        for source in sources
+        if f"{source['schema']}.{source['identifier']}" in grown
+    )
+
+
+def _record_sources(target: Target, rows: dict[str, int], checksum: str) -> None:
+    from ttw.warehouse import connect
+
+    with connect(target) as conn, conn.transaction():
+        conn.execute("delete from ops.build_sources")
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                "insert into ops.build_sources (source_id, row_count, project_checksum) values (%s, %s, %s)",
+                [(relation, count, checksum) for relation, count in rows.items()],
+            )
 
 
 def rejects_summary(target: Target) -> list[tuple[str, str, int]]:
@@ -97,11 +196,7 @@ def manifest_is_current(settings: Settings) -> bool:
     if not path.exists():
         return False
     written = path.stat().st_mtime
-    project = settings.dbt_project_dir
-    sources = [project / "dbt_project.yml"]
-    for folder in ("models", "macros", "seeds", "tests", "snapshots"):
-        sources.extend(f for f in (project / folder).rglob("*") if f.is_file())
-    return all(f.stat().st_mtime <= written for f in sources if f.exists())
+    return all(f.stat().st_mtime <= written for f in _project_files(settings))
 
 
 def write_manifest(settings: Settings, target: Target, *, force: bool = False) -> Path:

@@ -465,14 +465,26 @@ def ingest_platform_cmd(
 def build_cmd(
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Rebuild incremental models.")] = False,
     select: Annotated[list[str] | None, typer.Option("--select", "-s", help="dbt node selection.")] = None,
+    changed: Annotated[
+        bool,
+        typer.Option(
+            "--changed",
+            help="Only what depends on sources with new rows since the last whole build (of the same project).",
+        ),
+    ] = False,
 ) -> None:
     """Run dbt build (seeds, models, tests) into marts_build."""
-    from ttw.build import build, rejects_summary
+    from ttw.build import NOTHING_CHANGED, build, rejects_summary
     from ttw.warehouse import ensure_warehouse
 
+    if changed and (select or full_refresh):
+        raise typer.BadParameter("--changed chooses the nodes itself: not with --select or --full-refresh")
     settings = get_settings()
     target = ensure_warehouse(settings)
-    output = build(settings, target, full_refresh=full_refresh, select=select)
+    output = build(settings, target, full_refresh=full_refresh, select=select, changed=changed)
+    if output == NOTHING_CHANGED:
+        out.print(output)
+        return
     done = [line for line in output.splitlines() if "Done." in line]
     out.print(done[-1].strip() if done else "dbt build finished")
     rejected = rejects_summary(target)

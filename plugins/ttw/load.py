@@ -107,6 +107,15 @@ create table if not exists ops.dbt_results (
     recorded_at timestamptz not null default clock_timestamp()
 );
 create index if not exists dbt_results_by_build on ops.dbt_results (build_id, unique_id, recorded_at desc);
+-- what each dbt source held when the last whole `ttw build` started (rows; the sources
+-- are append-only), and the project it built: `ttw build --changed` builds downstream of
+-- the sources that have grown since, when the project is the same
+create table if not exists ops.build_sources (
+    source_id text primary key,
+    row_count bigint not null,
+    project_checksum text not null,
+    recorded_at timestamptz not null default now()
+);
 """
 
 

@@ -10,11 +10,11 @@ import json
 import pytest
 from generated import newest_valid_contracts, qingdao_sold
 
-from ttw.build import build, run_dbt
+from ttw.build import NOTHING_CHANGED, build, run_dbt
 from ttw.ingest import ingest_contracts
 from ttw.pipeline import ingest_dataset, registry_months
 from ttw.publish import publish
-from ttw.quality import audit
+from ttw.quality import audit, newest_build
 from ttw.warehouse import connect, table_checksums
 
 YI = 1e8
@@ -25,7 +25,7 @@ def _fact_row_versions(target) -> dict[str, str]:
         return dict(conn.execute("select registration_no, xmin::text from marts_build.fct_tech_contracts").fetchall())
 
 
-def test_one_more_month_rewrites_only_its_contracts_and_equals_a_full_refresh(clean_target, settings, small_dataset):
+def test_one_more_month_builds_what_depends_on_it_and_equals_a_full_refresh(clean_target, settings, small_dataset):
     assert ingest_dataset(clean_target, small_dataset, hold_back_months=1).ok
     build(settings, clean_target, full_refresh=True)
     before = _fact_row_versions(clean_target)
@@ -34,7 +34,7 @@ def test_one_more_month_rewrites_only_its_contracts_and_equals_a_full_refresh(cl
     month = ingest_contracts(clean_target, newest_files)
     assert month.ok
     assert month.rows_loaded > 0
-    build(settings, clean_target)
+    build(settings, clean_target, changed=True)
     after = _fact_row_versions(clean_target)
 
     with connect(clean_target) as conn:
@@ -51,6 +51,19 @@ def test_one_more_month_rewrites_only_its_contracts_and_equals_a_full_refresh(cl
     # exactly the month's contracts (new ones and corrected ones) were written again
     assert rewritten == delivered
     assert len(after) - len(before) == len(delivered - before.keys())
+
+    with connect(clean_target) as conn:
+        built = {
+            row[0]
+            for row in conn.execute(
+                "select node_name from ops.dbt_results where build_id = %s and resource_type = 'model'",
+                (newest_build(clean_target),),
+            )
+        }
+    # only what depends on the registry (or on the rejects it adds to) was built again
+    assert {"fct_tech_contracts", "dim_organization", "rpt_contract_turnover_monthly", "rejects"} <= built
+    assert not built & {"dim_center", "fct_platform_listings", "stg_reports__indicator_checks", "dim_date"}
+    assert build(settings, clean_target, changed=True) == NOTHING_CHANGED
 
     incremental = table_checksums(clean_target, "marts_build")
     build(settings, clean_target, full_refresh=True)

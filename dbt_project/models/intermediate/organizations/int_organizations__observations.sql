@@ -1,7 +1,16 @@
 {#- Every time a source names an organization by its unified social credit code: the
     name (normalised), what else it says about it, the day, and which source. Sources rank
     for a tie on the same day: the bureau's roster, then the registry, then the centers'
-    own reports, then the platforms. -#}
+    own reports, then the platforms. Raw batches are append-only, so observations are
+    too: an incremental build appends those of batches newer than the newest it holds
+    from the same source. -#}
+{{
+    config(
+        materialized='incremental',
+        indexes=[{'columns': ['credit_code']}, {'columns': ['source_name', 'batch_id']}],
+        on_schema_change='fail',
+    )
+}}
 {%- set platform_parties = [
     ('stg_platform__achievements', 'owner', true),
     ('stg_platform__demands', 'enterprise', true),
@@ -52,8 +61,10 @@ observations as (
         seller_region_code as region_code,
         registered_on as seen_on,
         'registry' as source_name,
-        2 as source_rank
+        2 as source_rank,
+        batch_id
     from contracts
+    where {{ newer_batches('batch_id', 'batch_id', "source_name = 'registry'") }}
 
     union all
 
@@ -64,9 +75,12 @@ observations as (
         buyer_region_code as region_code,
         registered_on as seen_on,
         'registry' as source_name,
-        2 as source_rank
+        2 as source_rank,
+        batch_id
     from contracts
-    where buyer_credit_code is not null
+    where
+        buyer_credit_code is not null
+        and {{ newer_batches('batch_id', 'batch_id', "source_name = 'registry'") }}
 
     union all
 
@@ -77,8 +91,10 @@ observations as (
         district_code as region_code,
         roster_date as seen_on,
         'roster' as source_name,
-        1 as source_rank
+        1 as source_rank,
+        batch_id
     from roster
+    where {{ newer_batches('batch_id', 'batch_id', "source_name = 'roster'") }}
 
     union all
 
@@ -89,9 +105,12 @@ observations as (
         null::text as region_code,
         make_date(report_year, 12, 31) as seen_on,
         'reports' as source_name,
-        3 as source_rank
+        3 as source_rank,
+        batch_id
     from report_hosts
-    where report_year is not null
+    where
+        report_year is not null
+        and {{ newer_batches('batch_id', 'batch_id', "source_name = 'reports'") }}
 
     {% for model, party, has_region in platform_parties %}
         union all
@@ -103,8 +122,10 @@ observations as (
             {{ party ~ '_region_code' if has_region else 'null::text' }} as region_code,
             (updated_at at time zone 'Asia/Shanghai')::date as seen_on,
             'platforms' as source_name,
-            4 as source_rank
+            4 as source_rank,
+            batch_id
         from {{ ref(model) }}
+        where {{ newer_batches('batch_id', 'batch_id', "source_name = 'platforms'") }}
     {% endfor %}
 
 ),
@@ -118,7 +139,8 @@ normalised as (
         nullif(btrim(region_code), '') as region_code,
         seen_on,
         source_name,
-        source_rank
+        source_rank,
+        batch_id
     from observations
     where
         staging.is_valid_credit_code(credit_code)

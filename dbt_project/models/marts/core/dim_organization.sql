@@ -2,14 +2,59 @@
     platforms, the roster and the centers' reports; a version (SCD2) per name the code
     went by. Sources that disagree are resolved by recency: each day keeps one name (the
     best-ranked source's), and a version starts on the first day a different name is seen
-    and ends where the next one starts. -#}
+    and ends where the next one starts.
+    Incremental: observations are append-only, so an organization whose observation
+    count differs from the one its current version recorded (or that is new) has new
+    observations; its versions are computed again from all of them and replace the old. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='credit_code',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
+
 with
 
-observations as (
+all_observations as (
 
     select * from {{ ref('int_organizations__observations') }}
 
 ),
+
+{% if is_incremental() %}
+    changed as (
+
+        select counted.credit_code
+        from (
+            select
+                credit_code,
+                count(*) as observation_count
+            from all_observations
+            group by credit_code
+        ) as counted
+        left join {{ this }} as known
+            on
+                counted.credit_code = known.credit_code
+                and known.is_current
+        where known.observation_count is distinct from counted.observation_count
+
+    ),
+
+    observations as (
+
+        select * from all_observations
+        where credit_code in (select changed.credit_code from changed)
+
+    ),
+{% else %}
+    observations as (
+
+        select * from all_observations
+
+    ),
+{% endif %}
 
 daily as (
 
@@ -109,6 +154,7 @@ seen as (
         credit_code,
         min(seen_on) as first_seen_on,
         max(seen_on) as last_seen_on,
+        count(*) as observation_count,
         string_agg(distinct source_name, ', ' order by source_name) as seen_in
     from observations
     group by credit_code
@@ -141,6 +187,7 @@ final as (
         seen.first_seen_on,
         seen.last_seen_on,
         seen.seen_in,
+        seen.observation_count,
         bounded.version_number::int as version_number,
         bounded.valid_from,
         bounded.valid_to,

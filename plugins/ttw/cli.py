@@ -210,6 +210,25 @@ def platform_serve_cmd(
 # --- benchmarks -----------------------------------------------------------------------
 
 
+def _write_json(path: Path | None, figures: dict) -> None:
+    """``--json PATH``: the benchmark's figures as written, beside the printed table."""
+    if path:
+        import json
+
+        path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def bench_dataset(settings, scale: float, seed: int) -> Path:
+    """The generated dataset the benchmarks share at this scale and seed, generated on first use."""
+    from ttw.generate import generate
+
+    data = settings.home_dir / "bench" / f"dataset-scale{scale:g}-seed{seed}"
+    if not (data / "_manifest.json").exists():
+        out.print(f"generating scale {scale:g} into {data} ...")
+        generate(data, scale=scale, seed=seed)
+    return data
+
+
 @bench_app.command("generate")
 def bench_generate_cmd(
     scale: Annotated[float, typer.Option(help="Dataset scale.")] = 10.0,
@@ -221,7 +240,6 @@ def bench_generate_cmd(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
     """Generation throughput and peak memory of `ttw generate`, beside a bare csv.writer floor."""
-    import json
     import shutil
 
     from ttw.bench.generate import run
@@ -269,8 +287,7 @@ def bench_generate_cmd(
         f"{figures['megabytes_written']} MB written ({figures['mb_per_s']} MB/s), {figures['defects']} defects listed",
         soft_wrap=True,
     )
-    if json_path:
-        json_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+    _write_json(json_path, figures)
 
 
 @bench_app.command("load")
@@ -282,7 +299,6 @@ def bench_load_cmd(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
     """A contracts CSV through `ttw ingest contracts` beside psql \\copy and pandas.to_sql (same table)."""
-    import json
 
     from ttw.bench.load import make_contracts_csv, run
     from ttw.warehouse import ensure_warehouse
@@ -313,48 +329,120 @@ def bench_load_cmd(
     out.print(table)
     for name, ratio in figures["ratios"].items():
         out.print(f"{name}: {ratio}", soft_wrap=True)
-    if json_path:
-        json_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+    _write_json(json_path, figures)
 
 
-@bench_app.command("build")
-def bench_build_cmd(
-    scale: Annotated[float, typer.Option(help="Dataset scale (generated unless --data is given).")] = 1.0,
+@bench_app.command("incremental")
+def bench_incremental_cmd(
+    scale: Annotated[float, typer.Option(help="Dataset scale (generated unless --data is given).")] = 10.0,
     seed: Annotated[int, typer.Option(help="Seed.")] = 42,
     data: Annotated[Path | None, typer.Option(help="Use this generated dataset instead of generating one.")] = None,
+    all_nodes: Annotated[
+        bool, typer.Option("--all-nodes", help="Time a plain `ttw build` (every node) instead of `--changed`.")
+    ] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
-    """`ttw build` full, then incremental after one more month, beside a full refresh (scratch database)."""
-    import json
-
-    from ttw.bench.build import run
-    from ttw.generate import generate
+    """A full build, then one more month (ingest + `ttw build --changed`) beside a full refresh (scratch database)."""
+    from ttw.bench.incremental import run
     from ttw.warehouse import ensure_warehouse
 
     settings = get_settings()
     target = ensure_warehouse(settings)
-    if data is None:
-        data = settings.home_dir / "bench" / f"dataset-scale{scale:g}-seed{seed}"
-        if not (data / "_manifest.json").exists():
-            out.print(f"generating scale {scale:g} into {data} ...")
-            generate(data, scale=scale, seed=seed)
-    figures = run(settings, target, data)
-    table = Table(title=f"ttw bench build ({data.name}; month {figures['held_back_month']} held back)")
-    for column in ("build", "seconds", "what it saw"):
+    figures = run(settings, target, data or bench_dataset(settings, scale, seed), all_nodes=all_nodes)
+    table = Table(title=f"{figures['command']} (month {figures['held_back_month']} held back)")
+    for column in ("step", "seconds", "what it did"):
         table.add_column(column, justify="right" if column == "seconds" else "left")
     seconds = figures["seconds"]
-    table.add_row("full", str(seconds["full"]), f"{figures['contracts_loaded_first']:,} contract rows")
+    nodes = ", ".join(f"{n} {kind}s" for kind, n in figures["incremental_nodes"].items())
+    table.add_row("full build", str(seconds["full"]), f"{figures['contracts_loaded_first']:,} contract rows")
+    table.add_row("ingest the month", str(figures["month_ingest_seconds"]), f"+{figures['month_rows']:,} rows")
     table.add_row(
-        "incremental",
+        figures["incremental_build"],
         str(seconds["incremental"]),
-        f"+{figures['month_rows']:,} rows; {figures['fact_rows_rewritten_by_incremental']:,} of "
-        f"{figures['fact_rows']:,} fact rows rewritten",
+        f"{nodes}; {figures['fact_rows_rewritten_by_incremental']:,} of {figures['fact_rows']:,} fact rows rewritten",
     )
-    table.add_row("full refresh", str(seconds["full_refresh"]), "the same data, rebuilt")
+    table.add_row("ttw build --full-refresh", str(seconds["full_refresh"]), "the same data, rebuilt")
     out.print(table)
-    out.print(f"incremental / full refresh: {figures['ratio_incremental_to_full_refresh']}")
-    if json_path:
-        json_path.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+    out.print(
+        f"incremental build / full refresh: {figures['ratio_incremental_to_full_refresh']}; "
+        f"with the month's ingest: {figures['ratio_month_to_full_refresh']}"
+    )
+    _write_json(json_path, figures)
+
+
+@bench_app.command("pipeline")
+def bench_pipeline_cmd(
+    scale: Annotated[float, typer.Option(help="Dataset scale (100 ≈ national-registry size).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 42,
+    data: Annotated[Path | None, typer.Option(help="A dataset generated before: skip the generate stage.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
+) -> None:
+    """generate → ingest → build → audit → publish in a fresh warehouse: time, memory and CPU per stage."""
+    from ttw.bench.pipeline import run
+
+    figures = run(get_settings(), scale, seed, data)
+    table = Table(title=figures["command"])
+    columns = ("stage", "seconds", "peak RSS MiB", "machine mem MiB", "CPU s (stage)", "CPU s (db, other)", "cores")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for name, stage in figures["stages"].items():
+        table.add_row(
+            name,
+            str(stage["seconds"]),
+            *(
+                str(stage.get(key, ""))
+                for key in (
+                    "peak_rss_mib",
+                    "machine_memory_peak_mib",
+                    "cpu_seconds_stage",
+                    "cpu_seconds_other",
+                    "cores_busy",
+                )
+            ),
+        )
+    out.print(table)
+    out.print(
+        f"total {figures['total_seconds']} s; biggest stage: {figures['biggest_stage']}; "
+        f"peak RSS {figures['peak_rss_mib']} MiB; "
+        f"machine memory in use at most {figures['machine_memory_peak_mib']} MiB",
+        soft_wrap=True,
+    )
+    _write_json(json_path, figures)
+
+
+@bench_app.command("query")
+def bench_query_cmd(
+    scale: Annotated[float, typer.Option(help="The scale `ttw bench pipeline` ran at.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 42,
+    runs: Annotated[int, typer.Option(help="Timed runs per query (after 5 to warm up).")] = 200,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
+) -> None:
+    """The BI queries (plugins/ttw/bench/queries) as bi_reader on the pipeline benchmark's marts: p50/p95."""
+    from ttw.bench.pipeline import bench_settings
+    from ttw.bench.query import reader_target, run
+    from ttw.warehouse import embedded_running, start_embedded, stop_embedded
+
+    bench = bench_settings(get_settings(), scale, seed)
+    if not bench.pgdata.exists():
+        raise typer.BadParameter(
+            f"no pipeline warehouse at scale {scale:g}: run `ttw bench pipeline --scale {scale:g}`."
+        )
+    was_running = embedded_running(bench)
+    try:
+        figures = run(reader_target(start_embedded(bench)), runs)
+    finally:
+        if not was_running:
+            stop_embedded(bench)
+    figures["command"] = f"ttw bench query --scale {scale:g} --seed {seed} --runs {runs}"
+    sizes = ", ".join(f"{name} {rows:,}" for name, rows in sorted(figures["marts_rows"].items()))
+    table = Table(title=f"{figures['command']}, as {figures['role']} (rows: {sizes})")
+    for column in ("query (plugins/ttw/bench/queries)", "rows", "p50 ms", "p95 ms", "max ms"):
+        table.add_column(column, justify="left" if column.startswith("query") else "right", no_wrap=True)
+    for name, query in figures["queries"].items():
+        table.add_row(f"{name}.sql", *(str(query[k]) for k in ("rows", "p50_ms", "p95_ms", "max_ms")))
+    out.print(table)
+    out.print(f"slowest p95: {figures['slowest_p95_ms']} ms", soft_wrap=True)
+    _write_json(json_path, figures)
 
 
 @bench_app.command("dags")
@@ -363,7 +451,6 @@ def bench_dags_cmd(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
     """Parse time of each DAG file: in a fresh interpreter (as the DAG processor does) and in one DagBag."""
-    import json
 
     from ttw.bench.dags import run
     from ttw.build import write_manifest
@@ -380,8 +467,7 @@ def bench_dags_cmd(
         seconds = (row["cold_median_s"], row["cold_max_s"], row["dagbag_s"])
         table.add_row(row["file"], str(row["tasks"]), *(f"{s:.3f}" for s in seconds))
     out.print(table)
-    if json_path:
-        json_path.write_text(json.dumps(figures, indent=2) + "\n")
+    _write_json(json_path, figures)
 
 
 # --- pipeline steps -------------------------------------------------------------------

@@ -6,12 +6,15 @@ the tables of ``marts_build`` into ``marts`` inside a single transaction, so a r
 sees the previous publish or the new one, never a mix. Rows are replaced, not tables: a
 reader neither waits nor fails, and grants on the tables stay (a table whose columns
 changed is recreated, and ``bi_reader``, where it exists, is granted SELECT again before
-the commit). Publishing refuses when the newest audit is not of the newest build or
-failed a critical check (a failed dbt node is one), leaving ``marts`` untouched, and
-when it would publish nothing.
+the commit). Each table gets the indexes its dbt model declares (the ``indexes``
+config, as dbt built them on ``marts_build``) and fresh planner statistics. Publishing
+refuses when the newest audit is not of the newest build or failed a critical check (a
+failed dbt node is one), leaving ``marts`` untouched, and when it would publish nothing.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from psycopg import sql
 
@@ -53,6 +56,36 @@ def _columns(conn, schema: str, table: str) -> list[tuple[str, str]]:
     ).fetchall()
 
 
+def table_indexes(conn, schema: str, table: str) -> dict[str, str]:
+    """{"[UNIQUE ]USING btree (columns)": index name} for the table's indexes."""
+    found = {}
+    for name, definition in conn.execute(
+        "select indexname, indexdef from pg_indexes where schemaname = %s and tablename = %s", (schema, table)
+    ):
+        unique = "UNIQUE " if definition.startswith("CREATE UNIQUE") else ""
+        found[unique + definition[definition.index(" USING ") + 1 :]] = name
+    return found
+
+
+def _mirror_indexes(conn, table: str) -> None:
+    """Give ``marts.TABLE`` the indexes its dbt model declares (``indexes`` config), as
+    built on ``marts_build.TABLE``, and drop any it no longer declares."""
+    wanted = table_indexes(conn, BUILD_SCHEMA, table)
+    present = table_indexes(conn, "marts", table)
+    for shape, name in present.items():
+        if shape not in wanted:
+            conn.execute(sql.SQL("drop index marts.{}").format(sql.Identifier(name)))
+    for shape in wanted.keys() - present.keys():
+        unique, using = ("unique ", shape[len("UNIQUE ") :]) if shape.startswith("UNIQUE ") else ("", shape)
+        name = f"{table[:40]}__{hashlib.md5(shape.encode()).hexdigest()[:12]}"
+        conn.execute(
+            sql.SQL("create {}index {} on marts.{} ").format(
+                sql.SQL(unique), sql.Identifier(name), sql.Identifier(table)
+            )
+            + sql.SQL(using)
+        )
+
+
 def publish(settings: Settings, target: Target) -> dict[str, int]:
     """Replace ``marts`` with the audited tables of ``marts_build``; returns rows per table."""
     _require_passed_audit(settings, target)
@@ -80,6 +113,8 @@ def publish(settings: Settings, target: Target) -> dict[str, int]:
             else:  # a new model, or one whose columns changed
                 conn.execute(sql.SQL("drop table if exists marts.{}").format(ident))
                 conn.execute(sql.SQL("create table marts.{0} as table marts_build.{0}").format(ident))
+            _mirror_indexes(conn, name)
+            conn.execute(sql.SQL("analyze marts.{}").format(ident))
             counts[name] = conn.execute(sql.SQL("select count(*) from marts.{}").format(ident)).fetchone()[0]
         if conn.execute("select 1 from pg_roles where rolname = 'bi_reader'").fetchone():
             conn.execute("grant usage on schema marts to bi_reader")

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import psycopg
 import pytest
 from generated import PLATFORM_TOKEN, newest_valid_contracts
 
+from ttw.bench.query import queries as bench_query_files
+from ttw.bench.query import run as bench_queries
 from ttw.build import manifest_path
 from ttw.demo import DAG_ORDER, platform_connections
 from ttw.orchestrate import prepare_airflow, run_dag
 from ttw.pipeline import land_dataset, platform_resources
+from ttw.publish import table_indexes
 from ttw.quality import load_suites
 from ttw.roles import BI_READER, apply_roles
 from ttw.warehouse import connect, table_checksums
@@ -83,6 +87,17 @@ def test_the_whole_chain_runs_through_airflow_and_publishes_marts(
             conn.execute(f"select count(*) from marts.{table}").fetchone()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select count(*) from raw.registry_contracts")
+
+    # the BI tables carry the indexes their models declare, and every benchmark query
+    # answers from the published marts as bi_reader
+    with connect(clean_target) as conn:
+        for table in published:
+            assert table_indexes(conn, "marts", table).keys() == table_indexes(conn, "marts_build", table).keys()
+        fact_indexes = table_indexes(conn, "marts", "fct_tech_contracts")
+    assert "USING btree (seller_region_code, registered_on)" in fact_indexes
+    figures = bench_queries(replace(clean_target, user=BI_READER, password=BI_PASSWORD), runs=3)
+    assert set(figures["queries"]) == set(bench_query_files())
+    assert all(query["rows"] > 0 and query["p95_ms"] > 0 for query in figures["queries"].values())
 
 
 def test_a_bad_file_fails_the_run_after_the_good_ones_load(

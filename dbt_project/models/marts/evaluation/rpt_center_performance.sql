@@ -4,6 +4,16 @@
     in its industry, change on the year before, and the flags evaluators act on. A
     center without a report is graded (registry-verified figures still count) and
     flagged, not dropped. -#}
+-- indexes for the BI queries (plugins/ttw/bench/queries); publish copies them to marts
+{{
+    config(
+        indexes=[
+            {'columns': ['center_code', 'evaluation_year']},
+            {'columns': ['evaluation_year', 'overall_rank']},
+        ],
+    )
+}}
+
 with
 
 center_years as (

@@ -3,6 +3,15 @@
     (a solved challenge is a match) and matches that became registered contracts. Each
     stage counts items and sums their amounts in yuan; every platform that lists anything
     has every stage in every year, with zeros where nothing happened. -#}
+-- indexes for the BI queries (plugins/ttw/bench/queries); publish copies them to marts
+{{
+    config(
+        indexes=[
+            {'columns': ['funnel_year']},
+        ],
+    )
+}}
+
 with
 
 listings as (

@@ -8,6 +8,10 @@
         unique_key='registration_no',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        indexes=[
+            {'columns': ['registration_no'], 'unique': True},
+            {'columns': ['seller_region_code', 'registered_on']},
+        ],
     )
 }}
 

@@ -1,3 +1,12 @@
+-- indexes for the BI queries (plugins/ttw/bench/queries); publish copies them to marts
+{{
+    config(
+        indexes=[
+            {'columns': ['district_code', 'month_start']},
+        ],
+    )
+}}
+
 with
 
 contracts as (

@@ -3,16 +3,34 @@
 -- load, then the later row), one per registration number. Count and amounts must agree.
 with
 
+raw_contracts as (
+
+    select * from {{ source('registry', 'registry_contracts') }}
+
+),
+
+-- the month a file exports, from its name: once a file, not once a row
+files as (
+
+    select
+        distinct_files._source_file,
+        substring(distinct_files._source_file from 'contracts_(\d{6})[^/]*$') as export_period
+    from (select distinct raw_contracts._source_file from raw_contracts) as distinct_files
+
+),
+
 raw_rows as (
 
     select
-        btrim(registration_no) as registration_no,
-        staging.parse_amount(contract_amount) as contract_amount,
-        staging.parse_amount(tech_transaction_amount) as tech_transaction_amount,
-        substring(_source_file from 'contracts_(\d{6})[^/]*$') as export_period,
-        _batch_id,
-        _row_number
-    from {{ source('registry', 'registry_contracts') }} as raw_contracts
+        btrim(raw_contracts.registration_no) as registration_no,
+        staging.parse_amount(raw_contracts.contract_amount) as contract_amount,
+        staging.parse_amount(raw_contracts.tech_transaction_amount) as tech_transaction_amount,
+        files.export_period,
+        raw_contracts._batch_id,
+        raw_contracts._row_number
+    from raw_contracts
+    left join files
+        on raw_contracts._source_file = files._source_file
     where not exists (
         select 1
         from {{ ref('rejects') }} as rejects

@@ -8,6 +8,7 @@
         unique_key=['platform', 'listing_id'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        indexes=[{'columns': ['last_batch_id']}],
         post_hook="delete from {{ this }} where is_deleted",
     )
 }}

@@ -10,6 +10,7 @@
         on_schema_change='fail',
         indexes=[
             {'columns': ['registration_no'], 'unique': True},
+            {'columns': ['last_batch_id']},
             {'columns': ['seller_region_code', 'registered_on']},
         ],
     )

@@ -107,7 +107,9 @@ filled as (
             spine.district_code = monthly.district_code
             and spine.month_start = monthly.month_start
             and spine.contract_type = monthly.contract_type
-            and spine.tech_field is not distinct from monthly.tech_field
+            -- null-safe and still a hash key (`is not distinct from` is neither a hash
+            -- nor a merge key: it made this join compare 20M row pairs at scale 10)
+            and coalesce(spine.tech_field, '') = coalesce(monthly.tech_field, '')
 
 ),
 

@@ -81,6 +81,7 @@ checked as (
             null
         ) as failures
     from numbered
+    {{ evaluate_once() }}
 
 ),
 

@@ -2,7 +2,13 @@
     checks read the payload's fields by name pattern, so every resource shares them: dates
     (*_on, deadline), amounts and rates, and credit codes. Incremental: a version's checks
     depend on that version alone, so only new load batches are checked. -#}
-{{ config(materialized='incremental') }}
+{{
+    config(
+        materialized='incremental',
+        indexes=[{'columns': ['_batch_id']}],
+        post_hook="{{ index_invalid_rows() }}",
+    )
+}}
 
 with
 
@@ -67,6 +73,7 @@ checked as (
             null
         ) as failures
     from source
+    {{ evaluate_once() }}
 
 ),
 

@@ -3,7 +3,13 @@
     Incremental: every rule reads the row itself, the seeds and its own batch (duplicates
     are counted within a file), so only new load batches are checked. A change to a seed
     (a new technology field) needs `ttw build --full-refresh`. -#}
-{{ config(materialized='incremental') }}
+{{
+    config(
+        materialized='incremental',
+        indexes=[{'columns': ['_batch_id']}],
+        post_hook="{{ index_invalid_rows() }}",
+    )
+}}
 {%- set source_columns = [
     'registration_no', 'project_name', 'contract_type', 'contract_subtype', 'signed_on',
     'registered_on', 'seller_name', 'seller_credit_code', 'seller_nature_code',
@@ -44,6 +50,16 @@ tech_fields as (
 
 ),
 
+-- the month a file exports, from its name: worked out once a file, not once a row
+files as (
+
+    select
+        distinct_files._source_file,
+        substring(distinct_files._source_file from 'contracts_(\d{4}(?:0[1-9]|1[0-2]))[^/]*$') as export_period
+    from (select distinct source._source_file from source) as distinct_files
+
+),
+
 typed as (
 
     select
@@ -52,13 +68,15 @@ typed as (
         staging.parse_cn_date(source.registered_on) as registered_date,
         staging.parse_amount(source.contract_amount) as contract_value,
         staging.parse_amount(source.tech_transaction_amount) as tech_value,
-        substring(source._source_file from 'contracts_(\d{4}(?:0[1-9]|1[0-2]))[^/]*$') as export_period,
-        to_jsonb(source) - '_batch_id' - '_source_file' - '_row_number' - '_loaded_at' as payload,
+        files.export_period,
         row_number() over (
             partition by source._batch_id, {{ source_columns | join(', ') }}
             order by source._row_number
         ) as copy_number
     from source
+    left join files
+        on source._source_file = files._source_file
+    {{ evaluate_once() }}
 
 ),
 
@@ -72,6 +90,7 @@ bounded as (
             (typed._loaded_at at time zone 'Asia/Shanghai')::date
         ) as latest_possible_date
     from typed
+    {{ evaluate_once() }}
 
 ),
 
@@ -181,15 +200,25 @@ checked as (
             null
         ) as failures
     from bounded
+    {{ evaluate_once() }}
 
 ),
 
--- a plain flag the planner has statistics for (it cannot estimate cardinality(failures))
+-- a plain flag the planner has statistics for (it cannot estimate cardinality(failures)),
+-- and the row as delivered for ops.rejects: built for the rows that break a rule only
 flagged as (
 
     select
         checked.*,
-        cardinality(checked.failures) = 0 as is_valid
+        cardinality(checked.failures) = 0 as is_valid,
+        case
+            when cardinality(checked.failures) > 0
+                then jsonb_build_object(
+                    {%- for column in source_columns %}
+                        '{{ column }}', checked.{{ column }}{{ ',' if not loop.last }}
+                    {%- endfor %}
+                )
+        end as payload
     from checked
 
 )

@@ -142,6 +142,7 @@ checked as (
     from indicators
     left join report_standing
         on indicators._batch_id = report_standing._batch_id
+    {{ evaluate_once() }}
 
 ),
 

@@ -120,6 +120,9 @@ def generate_cmd(
     seed: Annotated[int, typer.Option(help="Same seed and scale, same bytes.")] = 42,
     years: Annotated[str, typer.Option(help="FIRST-LAST, e.g. 2021-2025.")] = "2021-2025",
     defect_rate: Annotated[float, typer.Option(help="Share of rows and workbooks damaged on purpose.")] = 0.01,
+    centers_scale: Annotated[
+        float | None, typer.Option(help="Scale of the center program (roster, workbooks) alone; default: --scale.")
+    ] = None,
 ) -> None:
     """Write a deterministic Qingdao sample: registry exports, rosters, reports, platform data, manifest."""
     import time
@@ -128,7 +131,9 @@ def generate_cmd(
     from ttw.generate import generate
 
     started = time.perf_counter()
-    manifest = generate(out_dir, scale=scale, seed=seed, years=years, defect_rate=defect_rate)
+    manifest = generate(
+        out_dir, scale=scale, seed=seed, years=years, defect_rate=defect_rate, centers_scale=centers_scale
+    )
     elapsed = time.perf_counter() - started
     table = Table(title=f"ttw generate --scale {scale} --seed {seed} --years {years}")
     for column in ("folder", "files", "rows"):
@@ -374,13 +379,17 @@ def bench_incremental_cmd(
 def bench_pipeline_cmd(
     scale: Annotated[float, typer.Option(help="Dataset scale (100 ≈ national-registry size).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed.")] = 42,
+    centers_scale: Annotated[
+        float | None,
+        typer.Option(help="Scale of the center program (roster, workbooks) alone; default: --scale."),
+    ] = None,
     data: Annotated[Path | None, typer.Option(help="A dataset generated before: skip the generate stage.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
     """generate → ingest → build → audit → publish in a fresh warehouse: time, memory and CPU per stage."""
     from ttw.bench.pipeline import run
 
-    figures = run(get_settings(), scale, seed, data)
+    figures = run(get_settings(), scale, seed, data, centers_scale=centers_scale)
     table = Table(title=figures["command"])
     columns = ("stage", "seconds", "peak RSS MiB", "machine mem MiB", "CPU s (stage)", "CPU s (db, other)", "cores")
     for column in columns:
@@ -414,26 +423,28 @@ def bench_pipeline_cmd(
 def bench_query_cmd(
     scale: Annotated[float, typer.Option(help="The scale `ttw bench pipeline` ran at.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed.")] = 42,
+    centers_scale: Annotated[
+        float | None, typer.Option(help="The --centers-scale `ttw bench pipeline` ran at, if any.")
+    ] = None,
     runs: Annotated[int, typer.Option(help="Timed runs per query (after 5 to warm up).")] = 200,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
     """The BI queries (plugins/ttw/bench/queries) as bi_reader on the pipeline benchmark's marts: p50/p95."""
-    from ttw.bench.pipeline import bench_settings
+    from ttw.bench.pipeline import bench_settings, scale_options
     from ttw.bench.query import reader_target, run
     from ttw.warehouse import embedded_running, start_embedded, stop_embedded
 
-    bench = bench_settings(get_settings(), scale, seed)
+    options = scale_options(scale, seed, centers_scale)
+    bench = bench_settings(get_settings(), scale, seed, centers_scale)
     if not bench.pgdata.exists():
-        raise typer.BadParameter(
-            f"no pipeline warehouse at scale {scale:g}: run `ttw bench pipeline --scale {scale:g}`."
-        )
+        raise typer.BadParameter(f"no pipeline warehouse for {options}: run `ttw bench pipeline {options}`.")
     was_running = embedded_running(bench)
     try:
         figures = run(reader_target(start_embedded(bench)), runs)
     finally:
         if not was_running:
             stop_embedded(bench)
-    figures["command"] = f"ttw bench query --scale {scale:g} --seed {seed} --runs {runs}"
+    figures["command"] = f"ttw bench query {options} --runs {runs}"
     sizes = ", ".join(f"{name} {rows:,}" for name, rows in sorted(figures["marts_rows"].items()))
     table = Table(title=f"{figures['command']}, as {figures['role']} (rows: {sizes})")
     for column in ("query (plugins/ttw/bench/queries)", "rows", "p50 ms", "p95 ms", "max ms"):

@@ -7,7 +7,7 @@ import re
 import time
 from pathlib import Path
 
-from ttw.bench.pipeline import _cpu_seconds, _memory_in_use, bench_settings
+from ttw.bench.pipeline import _cpu_seconds, _memory_in_use, bench_settings, scale_options
 from ttw.bench.query import _percentile, describe, queries
 from ttw.settings import Settings
 
@@ -18,6 +18,12 @@ def test_the_pipeline_warehouse_is_embedded_on_its_own_port_under_the_bench_fold
     assert bench.warehouse_url is None  # never the configured server: the benchmark drops its data
     assert bench.warehouse_port == 56001
     assert bench.home_dir == tmp_path.resolve() / "bench" / "pipeline-scale10-seed42" / "home"
+    # a center program sized apart gets a warehouse of its own, named by both scales
+    apart = bench_settings(settings, 100, 42, centers_scale=10)
+    assert apart.home_dir == tmp_path.resolve() / "bench" / "pipeline-scale100-centers10-seed42" / "home"
+    assert bench_settings(settings, 10, 42, centers_scale=10).home_dir == bench.home_dir
+    assert scale_options(100, 42, 10) == "--scale 100 --centers-scale 10 --seed 42"
+    assert scale_options(10, 42, 10) == scale_options(10, 42) == "--scale 10 --seed 42"
 
 
 def test_the_sampler_reads_memory_and_cpu_of_this_machine():

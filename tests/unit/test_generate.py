@@ -275,6 +275,7 @@ def test_platform_records_carry_id_updated_at_and_deleted(small_dataset):
         ({"years": "2025-2021"}, "--years"),
         ({"years": "1999"}, "calibrated for"),
         ({"defect_rate": 0.9}, "--defect-rate"),
+        ({"centers_scale": 0}, "--centers-scale 0"),
     ],
 )
 def test_bad_arguments_are_clear_errors(tmp_path, kwargs, message):
@@ -290,6 +291,23 @@ def test_output_scales_linearly(small_dataset, tmp_path):
         for root in (small_dataset, double)
     )
     assert large / small == pytest.approx(2, rel=0.1)
+
+
+def test_centers_scale_sizes_the_center_program_and_leaves_the_registry_alone(small_dataset, tmp_path):
+    fewer = tmp_path / "fewer_centers"
+    generate(fewer, scale=0.05, seed=7, centers_scale=0.025)
+    small, halved = manifest(small_dataset), manifest(fewer)
+    assert (small["centers_scale"], halved["centers_scale"]) == (0.05, 0.025)
+
+    def total(data, folder):
+        return sum(r for f, r in data["files"].items() if f.startswith(f"{folder}/"))
+
+    def workbooks(data):
+        return sum(1 for f in data["files"] if f.startswith("reports/"))
+
+    assert total(halved, "registry") == pytest.approx(total(small, "registry"), rel=0.05)
+    assert total(halved, "centers") / total(small, "centers") == pytest.approx(0.5, rel=0.15)
+    assert workbooks(halved) / workbooks(small) == pytest.approx(0.5, rel=0.15)
 
 
 def test_regenerating_replaces_a_dataset_and_refuses_other_folders(tmp_path):

@@ -28,16 +28,23 @@ from ttw.settings import Settings
 STAGES = ("generate", "ingest", "build", "audit", "publish")
 
 
-def pipeline_home(settings: Settings, scale: float, seed: int) -> Path:
-    return settings.home_dir / "bench" / f"pipeline-scale{scale:g}-seed{seed}" / "home"
+def scale_options(scale: float, seed: int, centers_scale: float | None = None) -> str:
+    """``--scale S [--centers-scale C] --seed N``, as the commands take them."""
+    centers = "" if centers_scale in (None, scale) else f" --centers-scale {centers_scale:g}"
+    return f"--scale {scale:g}{centers} --seed {seed}"
 
 
-def bench_settings(settings: Settings, scale: float, seed: int) -> Settings:
+def pipeline_home(settings: Settings, scale: float, seed: int, centers_scale: float | None = None) -> Path:
+    centers = "" if centers_scale in (None, scale) else f"-centers{centers_scale:g}"
+    return settings.home_dir / "bench" / f"pipeline-scale{scale:g}{centers}-seed{seed}" / "home"
+
+
+def bench_settings(settings: Settings, scale: float, seed: int, centers_scale: float | None = None) -> Settings:
     """The pipeline warehouse's settings: its own home, the next port, always embedded."""
     return Settings(
         **{
             **settings.model_dump(),
-            "home": pipeline_home(settings, scale, seed),
+            "home": pipeline_home(settings, scale, seed, centers_scale),
             "warehouse_port": settings.warehouse_port + 1,
             "warehouse_url": None,
         }
@@ -84,9 +91,10 @@ class _Sampler(threading.Thread):
         self.join()
 
 
-def _run_stage(settings: Settings, stage: str, data: Path, scale: float, seed: int) -> dict:
+def _run_stage(settings: Settings, stage: str, data: Path, scale: float, seed: int, centers_scale: float) -> dict:
     result_file = settings.home_dir.parent / f"{stage}.json"
-    command = [sys.executable, "-m", "ttw.bench.pipeline", stage, str(data), str(scale), str(seed), str(result_file)]
+    command = [sys.executable, "-m", "ttw.bench.pipeline", stage, str(data), str(result_file)]
+    command += [str(scale), str(seed), str(centers_scale)]
     sampler = _Sampler()
     sampler.start()
     busy_before, iowait_before = _cpu_seconds()
@@ -114,11 +122,15 @@ def _run_stage(settings: Settings, stage: str, data: Path, scale: float, seed: i
     }
 
 
-def run(settings: Settings, scale: float, seed: int, data: Path | None = None) -> dict:
-    """Every stage from an empty warehouse; ``data`` skips generation (a dataset made before)."""
+def run(
+    settings: Settings, scale: float, seed: int, data: Path | None = None, *, centers_scale: float | None = None
+) -> dict:
+    """Every stage from an empty warehouse; ``data`` skips generation (a dataset made before),
+    ``centers_scale`` sizes the center program apart from the registry (see ``generate``)."""
     from ttw.warehouse import start_embedded, stop_embedded
 
-    bench = bench_settings(settings, scale, seed)
+    centers_scale = scale if centers_scale is None else centers_scale
+    bench = bench_settings(settings, scale, seed, centers_scale)
     stop_embedded(bench)
     if bench.home_dir.exists():
         shutil.rmtree(bench.home_dir)
@@ -135,14 +147,17 @@ def run(settings: Settings, scale: float, seed: int, data: Path | None = None) -
         for stage in STAGES:
             if stage == "generate" and not generated:
                 continue
-            stages[stage] = _run_stage(bench, stage, data, scale, seed)
+            stages[stage] = _run_stage(bench, stage, data, scale, seed, centers_scale)
     finally:
         stop_embedded(bench)  # `ttw bench query` starts it again
     timed = {name: figures["seconds"] for name, figures in stages.items()}
     biggest = max(timed, key=timed.get)
     return {
         "benchmark": "pipeline",
-        "command": f"ttw bench pipeline --scale {scale:g} --seed {seed}" + ("" if generated else f" --data {data}"),
+        "command": f"ttw bench pipeline {scale_options(scale, seed, centers_scale)}"
+        + ("" if generated else f" --data {data}"),
+        "scale": scale,
+        "centers_scale": centers_scale,
         "warehouse": f"embedded, data in {bench.pgdata}, port {bench.warehouse_port}",
         "machine": {
             "python": platform.python_version(),
@@ -159,7 +174,7 @@ def run(settings: Settings, scale: float, seed: int, data: Path | None = None) -
     }
 
 
-def _stage(stage: str, data: Path, scale: float, seed: int) -> dict:
+def _stage(stage: str, data: Path, scale: float, seed: int, centers_scale: float) -> dict:
     """One stage in this process, as the CLI runs it; returns what it did."""
     from ttw.settings import get_settings
     from ttw.warehouse import ensure_warehouse
@@ -168,7 +183,7 @@ def _stage(stage: str, data: Path, scale: float, seed: int) -> dict:
     if stage == "generate":
         from ttw.generate import generate
 
-        manifest = generate(data, scale=scale, seed=seed)
+        manifest = generate(data, scale=scale, seed=seed, centers_scale=centers_scale)
         return {"files": sum(t["files"] for t in manifest.by_folder().values()), "rows": manifest.by_folder()}
     target = ensure_warehouse(settings)
     if stage == "ingest":
@@ -202,6 +217,6 @@ def _stage(stage: str, data: Path, scale: float, seed: int) -> dict:
 
 
 if __name__ == "__main__":
-    name, dataset, scale_arg, seed_arg, result_path = sys.argv[1:6]
-    done = _stage(name, Path(dataset), float(scale_arg), int(seed_arg))
+    name, dataset, result_path, scale_arg, seed_arg, centers_arg = sys.argv[1:7]
+    done = _stage(name, Path(dataset), float(scale_arg), int(seed_arg), float(centers_arg))
     Path(result_path).write_text(json.dumps(done, ensure_ascii=False, default=str), encoding="utf-8")

@@ -71,20 +71,29 @@ def generate(
     seed: int = 42,
     years: str = DEFAULT_YEARS,
     defect_rate: float = 0.01,
+    centers_scale: float | None = None,
     timings: dict[str, float] | None = None,
 ) -> Manifest:
-    """Write the dataset into ``out``; ``timings`` (if given) receives seconds per stage."""
+    """Write the dataset into ``out``; ``timings`` (if given) receives seconds per stage.
+
+    ``centers_scale`` sizes the center program (roster and report workbooks) apart from
+    the registry and platforms, which follow ``scale``: a national-sized registry beside
+    one city's centers. Unset, it is ``scale``.
+    """
     if scale <= 0:
         raise TTWError(f"--scale {scale}: expected a positive number")
+    centers_scale = scale if centers_scale is None else centers_scale
+    if centers_scale <= 0:
+        raise TTWError(f"--centers-scale {centers_scale}: expected a positive number")
     if not 0 <= defect_rate < 0.5:
         raise TTWError(f"--defect-rate {defect_rate}: expected a share between 0 and 0.5")
     year_list = parse_years(years)
     _prepare(out)
-    manifest = Manifest(seed=seed, scale=scale, years=year_list, defect_rate=defect_rate)
+    manifest = Manifest(seed=seed, scale=scale, years=year_list, defect_rate=defect_rate, centers_scale=centers_scale)
     sizes = pool_sizes(scale)
 
     clock = _StageClock(timings)
-    centers = build_centers(seed, scale, year_list, sizes)
+    centers = build_centers(seed, centers_scale, year_list, sizes)
     write_rosters(out, centers, year_list, manifest)
     clock.lap("centers")
     registry = generate_registry(

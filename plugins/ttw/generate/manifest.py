@@ -27,6 +27,7 @@ class Manifest:
     scale: float
     years: list[int]
     defect_rate: float
+    centers_scale: float | None = None  # None: the same as scale
     files: dict[str, int] = field(default_factory=dict)
     defects: list[dict[str, Any]] = field(default_factory=list)
     corrections: list[dict[str, Any]] = field(default_factory=list)
@@ -50,6 +51,7 @@ class Manifest:
             "generator": "ttw generate",
             "seed": self.seed,
             "scale": self.scale,
+            "centers_scale": self.scale if self.centers_scale is None else self.centers_scale,
             "years": self.years,
             "defect_rate": self.defect_rate,
             "defect_kinds": DEFECT_KINDS,

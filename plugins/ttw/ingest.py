@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,26 +171,61 @@ def ingest_centers(target: Target, paths: Iterable[Path]) -> IngestReport:
     return report
 
 
-def ingest_reports(target: Target, paths: Iterable[Path]) -> IngestReport:
-    """Load annual report workbooks, one batch each; a missing sheet is kept in ops.load_rejects."""
+# Workbooks per worker task, and the fewest that are worth starting worker processes for
+REPORTS_PER_TASK = 32
+PARALLEL_FROM = 4 * REPORTS_PER_TASK
+
+
+def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, str | None]:
+    """(path, SHA-256, what it holds, None) or (path, "", None, the error): one workbook,
+    read where it can be read in a worker process."""
+    try:
+        return path, load.file_sha256(path), reports.read_report(path), None
+    except TTWError as exc:
+        return path, "", None, str(exc)
+
+
+def read_workbooks(
+    paths: list[Path], workers: int | None = None
+) -> Iterator[tuple[Path, str, reports.Report | None, str | None]]:
+    """:func:`_read_workbook` over ``paths``, in their order.
+
+    Parsing xlsx is CPU-bound Python, and it, not COPY, bounds the reports' ingest: many
+    workbooks are read by ``workers`` processes (default: one per core) while the caller
+    loads those already read. Few are read here, where starting processes would cost more.
+    """
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(paths) < PARALLEL_FROM:
+        yield from map(_read_workbook, paths)
+        return
+    # forkserver: workers start from a clean interpreter, not a fork of a caller that may
+    # hold threads and sockets (an Airflow task, a database connection)
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for start in range(0, len(paths), PARALLEL_FROM * workers):  # bounded read-ahead
+            window = paths[start : start + PARALLEL_FROM * workers]
+            yield from pool.map(_read_workbook, window, chunksize=REPORTS_PER_TASK)
+
+
+def ingest_reports(target: Target, paths: Iterable[Path], *, workers: int | None = None) -> IngestReport:
+    """Load annual report workbooks, one batch each, in file order; a missing sheet is kept
+    in ops.load_rejects. ``workers``: processes that read the workbooks (default: one per core)."""
     report = IngestReport()
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         for table in REPORT_TABLES:
             load.ensure_raw_table(conn, table)
-        for path in deliveries(paths, "年度报告_*.xlsx"):
-            try:
-                workbook = reports.read_report(path)
-            except TTWError as exc:
-                load.record_file_reject(conn, "center_reports", path, "unreadable_file", str(exc))
-                report.errors.append(str(exc))
+        for path, content_hash, workbook, error in read_workbooks(deliveries(paths, "年度报告_*.xlsx"), workers):
+            if workbook is None:
+                load.record_file_reject(conn, "center_reports", path, "unreadable_file", error)
+                report.errors.append(error)
                 continue
             report.batches.append(
                 load.copy_rows_batch(
                     conn,
                     str(path),
                     family="center_reports",
-                    content_hash=load.file_sha256(path),
+                    content_hash=content_hash,
                     parts=[
                         (REPORT_FIELDS, workbook.fields),
                         (REPORT_INDICATORS, workbook.indicators),

@@ -27,6 +27,17 @@ SCHEMAS = ("raw", "ops", "staging", "intermediate", "snapshots", "marts_build", 
 EMBEDDED_SUPERUSER = "postgres"
 # PostgreSQL refuses to run as root; as root, the server runs as this system user.
 EMBEDDED_SYSTEM_USER = "embedded_postgres"
+# The embedded server's settings where PostgreSQL's defaults are sized for a small shared
+# host rather than one warehouse: sorts and hashes of a build in memory instead of temp
+# files, and checkpoints spaced for loads of gigabytes. Modest enough for a laptop; an
+# external server keeps its own configuration.
+EMBEDDED_SERVER_SETTINGS = {
+    "shared_buffers": "1GB",
+    "work_mem": "64MB",
+    "maintenance_work_mem": "512MB",
+    "max_wal_size": "8GB",
+    "checkpoint_timeout": "15min",
+}
 
 
 @dataclass(frozen=True)
@@ -370,6 +381,7 @@ def start_embedded(settings: Settings) -> Target:
         log = pgdata / "server.log"
         # TCP on loopback only, no Unix socket (so no path goes through pg_ctl's shell)
         options = f"-h 127.0.0.1 -p {int(target.port)} -c unix_socket_directories=''"
+        options += "".join(f" -c {name}={value}" for name, value in EMBEDDED_SERVER_SETTINGS.items())
         result = _pg_ctl(settings, ["-w", "-t", "60", "-l", str(log), "-o", options, "start"], check=False)
         if result.returncode != 0:
             tail = log.read_text(errors="replace").strip().splitlines()[-5:] if log.exists() else []

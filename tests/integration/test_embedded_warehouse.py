@@ -26,6 +26,14 @@ def test_embedded_lifecycle_start_is_idempotent_and_stop_stops(tmp_path, unused_
         assert warehouse.embedded_running(settings)
         with warehouse.connect(first) as conn:
             assert conn.execute("select current_database()").fetchone()[0] == "ttw"
+            settings_in_force = {
+                name: conn.execute("select setting, unit from pg_settings where name = %s", (name,)).fetchone()
+                for name in warehouse.EMBEDDED_SERVER_SETTINGS
+            }
+        # the server runs with the warehouse's settings, not PostgreSQL's defaults
+        assert settings_in_force["work_mem"] == ("65536", "kB")
+        assert settings_in_force["shared_buffers"] == ("131072", "8kB")
+        assert settings_in_force["max_wal_size"] == ("8192", "MB")
         assert (settings.pgdata / "PG_VERSION").exists()
     finally:
         assert warehouse.stop_embedded(settings)

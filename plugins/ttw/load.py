@@ -230,19 +230,24 @@ def copy_csv_file(
     """Load one CSV file (header row first) into ``table`` as one atomic batch.
 
     ``columns`` names the canonical column of each position in the file; ``skip_bytes``
-    drops a byte-order mark. The file is hashed first, so identical content already
-    loaded is skipped before anything is written. The records are counted apart from
-    COPY (lines, and a CSV parse when quoted line breaks make the two differ), so a
-    stream PostgreSQL cut short cannot pass as complete.
+    drops a byte-order mark. Identical content already loaded is skipped. A file whose
+    name the family has loaded before (a re-delivery, the usual way a duplicate comes) is
+    hashed first, so nothing is written for it; any other is read once, hashed while it
+    streams to COPY, and rolled back after the stream if its content turns out to be
+    known: a no-op either way, and a new file pays for one read instead of two. The
+    records are counted apart from COPY (lines, and a CSV parse when quoted line breaks
+    make the two differ), so a stream PostgreSQL cut short cannot pass as complete.
     """
     newlines = 0
     last = b"\n"
+    digest = hashlib.sha256()
 
     def chunks() -> Iterator[bytes]:
         nonlocal newlines, last
         with path.open("rb") as handle:
-            handle.read(skip_bytes)
+            digest.update(handle.read(skip_bytes))
             while chunk := handle.read(CHUNK):
+                digest.update(chunk)
                 newlines += chunk.count(b"\n")
                 last = chunk[-1:]
                 yield chunk
@@ -251,6 +256,10 @@ def copy_csv_file(
         lines = newlines + (last != b"\n") - 1  # minus the header
         return lines if lines == copied else _csv_records(path, encoding, skip_bytes)
 
+    name_seen = conn.execute(
+        "select 1 from ops.load_batches where source_family = %s and (source_uri = %s or source_uri like %s) limit 1",
+        (family, path.name, "%/" + path.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")),
+    ).fetchone()
     return copy_batch(
         conn,
         table,
@@ -258,7 +267,7 @@ def copy_csv_file(
         family=family,
         columns=columns,
         chunks=chunks(),
-        content_hash=file_sha256(path),
+        content_hash=file_sha256(path) if name_seen else digest.hexdigest,
         encoding=encoding,
         header=True,
         records=records_in_file,
@@ -274,6 +283,14 @@ def _csv_records(path: Path, encoding: str, skip_bytes: int) -> int:
         return max(0, sum(1 for _ in csv.reader(text)) - 1)
 
 
+def _loaded_batch(conn: psycopg.Connection, family: str, content_hash: str) -> int | None:
+    seen = conn.execute(
+        "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
+        (family, content_hash),
+    ).fetchone()
+    return seen[0] if seen else None
+
+
 def copy_batch(
     conn: psycopg.Connection,
     table: RawTable,
@@ -282,27 +299,26 @@ def copy_batch(
     family: str,
     columns: tuple[str, ...],
     chunks: Iterable[bytes],
-    content_hash: str,
+    content_hash: str | Callable[[], str],
     encoding: str = "UTF8",
     header: bool = False,
     records: Callable[[int], int] | None = None,
 ) -> BatchResult:
     """COPY CSV ``chunks`` into ``table`` as one atomic batch recorded in ``ops.load_batches``.
 
-    Content already loaded for ``family`` (same ``content_hash``) is skipped before anything
-    is written. ``records``, when given, counts the delivered records independently of
-    COPY (called with COPY's count once the stream is consumed); a
-    difference fails the batch. Columns not in ``columns`` get the metadata defaults.
+    Content already loaded for ``family`` (same ``content_hash``) is skipped: before
+    anything is written when the hash is given, or, when ``content_hash`` is a function
+    that gives it once the stream is consumed, by rolling the batch back. ``records``,
+    when given, counts the delivered records independently of COPY (called with COPY's
+    count once the stream is consumed); a difference fails the batch. Columns not in
+    ``columns`` get the metadata defaults.
     """
+    known: int | None = None
     with conn.transaction():
         # One loader per raw table at a time: the row-number sequence is reset per batch.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.qualified,))
-        seen = conn.execute(
-            "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
-            (family, content_hash),
-        ).fetchone()
-        if seen:
-            return BatchResult(source, seen[0], 0, 0, skipped=True)
+        if isinstance(content_hash, str) and (seen := _loaded_batch(conn, family, content_hash)) is not None:
+            return BatchResult(source, seen, 0, 0, skipped=True)
         batch_id = conn.execute(
             "insert into ops.load_batches (source_family, source_uri, content_hash, rows_received, rows_loaded)"
             " values (%s, %s, '', 0, 0) returning batch_id",
@@ -341,10 +357,17 @@ def copy_batch(
             raise TTWError(
                 f"{source}: row accounting failed, {received} rows received but {loaded} in {table.qualified}"
             )
+        if not isinstance(content_hash, str):  # known only now that the stream is read
+            content_hash = content_hash()
+            known = _loaded_batch(conn, family, content_hash)
+            if known is not None:
+                raise psycopg.Rollback  # leaves the transaction, undoing the batch
         conn.execute(
             "update ops.load_batches set content_hash = %s, rows_received = %s, rows_loaded = %s where batch_id = %s",
             (content_hash, received, loaded, batch_id),
         )
+    if known is not None:
+        return BatchResult(source, known, 0, 0, skipped=True)
     return BatchResult(source, batch_id, received, loaded, skipped=False)
 
 

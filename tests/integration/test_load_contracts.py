@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ttw import load
 from ttw.extract.registry import LABELS
 from ttw.ingest import ingest_contracts
 from ttw.warehouse import connect
@@ -62,17 +63,37 @@ def test_every_record_lands_once_with_its_load_metadata(clean_target, sample_con
     assert len(ledger[0][2]) == 64
 
 
-def test_redelivered_identical_file_is_skipped(clean_target, sample_contracts, tmp_path):
+@pytest.mark.parametrize(
+    "name",
+    # the same name is hashed before COPY, a new one while it streams (rolled back after)
+    ["contracts_202401.csv", "contracts_209912.csv"],
+    ids=["same-name", "new-name"],
+)
+def test_redelivered_identical_file_is_skipped(clean_target, sample_contracts, tmp_path, name):
     first = ingest_contracts(clean_target, [sample_contracts])
-    copy = tmp_path / "again" / "contracts_202401.csv"
+    copy = tmp_path / "again" / name
     copy.parent.mkdir()
     copy.write_bytes(sample_contracts.read_bytes())
     second = ingest_contracts(clean_target, [copy])
+    assert second.ok, second.errors
     assert second.batches[0].skipped
     assert second.batches[0].batch_id == first.batches[0].batch_id
+    assert (second.batches[0].rows_received, second.batches[0].rows_loaded) == (0, 0)
     assert len(raw_rows(clean_target)) == first.rows_loaded
+    assert {r[4] for r in raw_rows(clean_target)} == {str(sample_contracts)}
     with connect(clean_target) as conn:
         assert conn.execute("select count(*) from ops.load_batches").fetchone()[0] == 1
+
+
+def test_a_new_file_is_recorded_with_the_hash_of_its_whole_content(clean_target, sample_contracts, tmp_path):
+    changed = tmp_path / "contracts_209911.csv"
+    changed.write_bytes(b"".join(sample_contracts.read_bytes().splitlines(keepends=True)[:-1]))  # one record less
+    for path in (sample_contracts, changed):
+        assert ingest_contracts(clean_target, [path]).ok
+    with connect(clean_target) as conn:
+        ledger = conn.execute("select content_hash, rows_loaded from ops.load_batches order by batch_id").fetchall()
+    rows = len(csv_records(sample_contracts))
+    assert ledger == [(load.file_sha256(sample_contracts), rows), (load.file_sha256(changed), rows - 1)]
 
 
 @pytest.mark.parametrize(

@@ -107,9 +107,10 @@ filled as (
             spine.district_code = monthly.district_code
             and spine.month_start = monthly.month_start
             and spine.contract_type = monthly.contract_type
-            -- null-safe and still a hash key (`is not distinct from` is neither a hash
-            -- nor a merge key: it made this join compare 20M row pairs at scale 10)
-            and coalesce(spine.tech_field, '') = coalesce(monthly.tech_field, '')
+            -- tech_field is never null here (fct_tech_contracts tests not_null), so a plain
+            -- equality: the join then merges on three keys, where `is not distinct from`
+            -- (no merge or hash key) compared 19.7 M row pairs at scale 10, 1.8 M now
+            and spine.tech_field = monthly.tech_field
 
 ),
 

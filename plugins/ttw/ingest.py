@@ -177,8 +177,8 @@ PARALLEL_FROM = 4 * REPORTS_PER_TASK
 
 
 def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, str | None]:
-    """(path, SHA-256, what it holds, None) or (path, "", None, the error): one workbook,
-    read where it can be read in a worker process."""
+    """One workbook as (path, SHA-256, what it holds, None), or (path, "", None, the error)
+    when it cannot be read; a plain function, so a worker process can run it."""
     try:
         return path, load.file_sha256(path), reports.read_report(path), None
     except TTWError as exc:

@@ -257,8 +257,8 @@ def copy_csv_file(
         return lines if lines == copied else _csv_records(path, encoding, skip_bytes)
 
     name_seen = conn.execute(
-        "select 1 from ops.load_batches where source_family = %s and (source_uri = %s or source_uri like %s) limit 1",
-        (family, path.name, "%/" + path.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")),
+        "select 1 from ops.load_batches where source_family = %s and regexp_replace(source_uri, '^.*/', '') = %s",
+        (family, path.name),
     ).fetchone()
     return copy_batch(
         conn,

@@ -28,14 +28,19 @@ from ttw.settings import Settings
 STAGES = ("generate", "ingest", "build", "audit", "publish")
 
 
+def _centers_apart(scale: float, centers_scale: float | None) -> bool:
+    """Whether the center program was sized apart from ``scale``."""
+    return centers_scale not in (None, scale)
+
+
 def scale_options(scale: float, seed: int, centers_scale: float | None = None) -> str:
     """``--scale S [--centers-scale C] --seed N``, as the commands take them."""
-    centers = "" if centers_scale in (None, scale) else f" --centers-scale {centers_scale:g}"
+    centers = f" --centers-scale {centers_scale:g}" if _centers_apart(scale, centers_scale) else ""
     return f"--scale {scale:g}{centers} --seed {seed}"
 
 
 def pipeline_home(settings: Settings, scale: float, seed: int, centers_scale: float | None = None) -> Path:
-    centers = "" if centers_scale in (None, scale) else f"-centers{centers_scale:g}"
+    centers = f"-centers{centers_scale:g}" if _centers_apart(scale, centers_scale) else ""
     return settings.home_dir / "bench" / f"pipeline-scale{scale:g}{centers}-seed{seed}" / "home"
 
 

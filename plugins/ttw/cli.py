@@ -172,6 +172,9 @@ def platform_serve_cmd(
     repeat: Annotated[int, typer.Option(help="Records of a page repeated at the start of the next.")] = 0,
     change_every: Annotated[int, typer.Option(help="Every Nth page, its first record changes while paging.")] = 0,
     fail_after: Annotated[int, typer.Option(help="After N data requests, answer 503 to all (an outage).")] = 0,
+    truncate_rate: Annotated[float, typer.Option(help="Share of answers cut off halfway through the body.")] = 0.0,
+    expire_cursor_every: Annotated[int, typer.Option(help="Every Nth request with a cursor: expired (410).")] = 0,
+    revoke_after: Annotated[int, typer.Option(help="After N data requests, the token is revoked (401).")] = 0,
     fault_seed: Annotated[int, typer.Option(help="Seed of the fault dice.")] = 0,
 ) -> None:
     """Serve generated platform data over HTTP: bearer auth, updated_since, cursors, faults on request."""
@@ -190,7 +193,18 @@ def platform_serve_cmd(
         except ValueError:
             raise TTWError(f"--as-of {as_of!r}: expected an ISO 8601 time with a zone") from None
     faults = Faults(
-        rate_limit_every, retry_after, error_rate, slow_rate, slow_seconds, repeat, change_every, fault_seed
+        rate_limit_every=rate_limit_every,
+        retry_after=retry_after,
+        error_rate=error_rate,
+        slow_rate=slow_rate,
+        slow_seconds=slow_seconds,
+        repeat=repeat,
+        change_every=change_every,
+        fail_after=fail_after,
+        truncate_rate=truncate_rate,
+        expire_cursor_every=expire_cursor_every,
+        revoke_after=revoke_after,
+        seed=fault_seed,
     )
     server = serve(data, host=host, port=port, token=token, faults=faults, as_of=when)
     try:

@@ -9,7 +9,8 @@ So the base URL of a platform is ``http://HOST:PORT/{platform}``.
 Faults can be switched on to exercise clients: every Nth request rate-limited (429 with
 ``Retry-After``), a share of 5xx answers, slow answers, records repeated across pages, and
 records that change while a client pages (they come again later with a newer
-``updated_at``; the newest wins), and an outage after a number of requests.
+``updated_at``; the newest wins), answers cut short mid-body, cursors that expire, the
+token revoked after a number of requests, and an outage after a number of requests.
 """
 
 from __future__ import annotations
@@ -46,13 +47,24 @@ class Faults:
     repeat: int = 0  # each next page starts this many records before the previous page ended
     change_every: int = 0  # every Nth page served, its first record changes (a newer version)
     fail_after: int = 0  # after this many data requests, answer 503 to every one (an outage)
+    truncate_rate: float = 0.0  # share of data answers whose body stops halfway (connection closed)
+    expire_cursor_every: int = 0  # every Nth data request that carries a cursor: it has expired (410)
+    revoke_after: int = 0  # after this many data requests the token is revoked (401 to every one)
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("rate_limit_every", "retry_after", "repeat", "change_every", "fail_after"):
+        for name in (
+            "rate_limit_every",
+            "retry_after",
+            "repeat",
+            "change_every",
+            "fail_after",
+            "expire_cursor_every",
+            "revoke_after",
+        ):
             if getattr(self, name) < 0:
                 raise TTWError(f"fault {name}: expected 0 or more, got {getattr(self, name)}")
-        for name in ("error_rate", "slow_rate"):
+        for name in ("error_rate", "slow_rate", "truncate_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise TTWError(f"fault {name}: expected a share between 0 and 1, got {getattr(self, name)}")
         if self.slow_seconds < 0:
@@ -158,6 +170,7 @@ class PlatformServer(ThreadingHTTPServer):
         self.token = token
         self.faults = faults or Faults()
         self.requests_served = 0
+        self.cursor_requests = 0
         self.pages_served = 0
         self._lock = threading.Lock()
         self._rng = random.Random(self.faults.seed)
@@ -179,18 +192,25 @@ class PlatformServer(ThreadingHTTPServer):
     def lock(self) -> threading.Lock:
         return self._lock
 
-    def next_fault(self) -> str | None:
+    def next_fault(self, *, has_cursor: bool = False) -> str | None:
         """Decide, under the lock, whether this data request misbehaves and how."""
         with self._lock:
             self.requests_served += 1
+            self.cursor_requests += has_cursor
             n = self.requests_served
             faults = self.faults
+            if faults.revoke_after and n > faults.revoke_after:
+                return "revoked"
             if faults.fail_after and n > faults.fail_after:
                 return "503"
             if faults.rate_limit_every and n % faults.rate_limit_every == 0:
                 return "rate_limit"
             if faults.error_rate and self._rng.random() < faults.error_rate:
                 return self._rng.choice(("500", "503"))
+            if has_cursor and faults.expire_cursor_every and self.cursor_requests % faults.expire_cursor_every == 0:
+                return "cursor_expired"
+            if faults.truncate_rate and self._rng.random() < faults.truncate_rate:
+                return "truncate"
             if faults.slow_rate and self._rng.random() < faults.slow_rate:
                 return "slow"
         return None
@@ -205,6 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def do_GET(self) -> None:
+        self._truncate = False
         try:
             status, body = self._route()
             self._send(status, body)
@@ -219,6 +240,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        if self._truncate:  # the answer stops halfway and the connection drops
+            self.wfile.write(payload[: len(payload) // 2])
+            self.close_connection = True
+            return
         self.wfile.write(payload)
 
     def _route(self) -> tuple[HTTPStatus, dict]:
@@ -240,7 +265,12 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         since, after, size = self._parameters(query)
 
-        fault = self.server.next_fault()
+        fault = self.server.next_fault(has_cursor=after is not None)
+        if fault == "revoked":
+            raise _ApiError(HTTPStatus.UNAUTHORIZED, "the token has been revoked", {"WWW-Authenticate": "Bearer"})
+        if fault == "cursor_expired":
+            raise _ApiError(HTTPStatus.GONE, "cursor: expired, start again from updated_since")
+        self._truncate = fault == "truncate"
         if fault == "rate_limit":
             retry = str(self.server.faults.retry_after)
             raise _ApiError(HTTPStatus.TOO_MANY_REQUESTS, "rate limited", {"Retry-After": retry})

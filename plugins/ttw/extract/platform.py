@@ -12,7 +12,10 @@ as one batch together with the watermark it makes safe:
   ``updated_at``, ties included), so a run stopped anywhere resumes without a gap.
 
 Transient failures (429 with ``Retry-After``, 5xx, timeouts) are retried with backoff by
-urllib3; an invalid token or a broken answer stops the run with a clear message.
+urllib3; an answer cut short (the connection dropped mid-body, or JSON that stops) is asked
+for again a few times here; a cursor the platform no longer accepts (410, or 400 naming the
+cursor) restarts the listing from the committed watermark. An invalid or revoked token, or
+an answer that stays broken, stops the run with a clear message; what was committed stays.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import csv
 import datetime as dt
 import itertools
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -31,8 +35,13 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ttw.errors import TTWError
-from ttw.load import ensure_ops
+from ttw.load import ensure_ops, warehouse_fault
 from ttw.warehouse import Target, connect
+
+# reads of one page whose answer came cut short, and listings restarted for an expired
+# cursor without a page committed in between, before the run gives up
+PAGE_ATTEMPTS = 4
+CURSOR_RESTARTS = 5
 
 RESOURCES = ("achievements", "demands", "challenges", "matches", "financing_needs", "loans")
 FAMILY = "platform_records"
@@ -189,6 +198,7 @@ def ingest_resource(
         cursor: str | None = None
         safe = since
         seen_max: dt.datetime | None = None
+        restarts = 0
         while True:
             params: dict[str, str | int] = {"page_size": page_size}
             if since is not None:
@@ -196,7 +206,15 @@ def ingest_resource(
             if cursor:
                 params["cursor"] = cursor
             page_url = f"{url}?{urlencode(params)}"
-            body = _get_page(http, url, params, timeout, page_url)
+            try:
+                body = _get_page(http, url, params, timeout, page_url)
+            except _CursorExpired as exc:
+                restarts += 1
+                if restarts > CURSOR_RESTARTS:
+                    raise TTWError(f"{page_url}: the platform refused {restarts} cursors in a row ({exc})") from None
+                # everything up to the watermark is committed: list again from there
+                cursor, since = None, safe
+                continue
             if body is None:
                 run.offered = False
                 return run
@@ -217,7 +235,12 @@ def ingest_resource(
                     safe = max([*complete, safe] if safe else complete)
             if not records and cursor is not None:
                 continue  # an empty page in the middle: keep following the cursor
-            loaded = _commit_page(conn, platform, resource, page_url, records, stamps, safe)
+            try:
+                loaded = _commit_page(conn, platform, resource, page_url, records, stamps, safe)
+            except psycopg.OperationalError as exc:
+                raise warehouse_fault(page_url, exc) from None
+            if loaded or safe != run.watermark_after:
+                restarts = 0  # progress since the last restart
             run.pages += bool(records)
             run.received += len(records)
             run.loaded += loaded
@@ -227,26 +250,61 @@ def ingest_resource(
                 return run
 
 
+class _CursorExpired(Exception):
+    """The platform no longer accepts the cursor it gave (410, or 400 naming the cursor)."""
+
+
+class _CutShort(Exception):
+    """The answer stopped before its end: the body or the JSON is incomplete."""
+
+
 def _get_page(
     http: requests.Session, url: str, params: dict, timeout: float, page_url: str
 ) -> tuple[list[dict], str | None] | None:
-    """One page's records and next cursor; None when the platform does not offer the resource."""
+    """One page's records and next cursor; None when the platform does not offer the resource.
+
+    An answer cut short is asked for again, up to ``PAGE_ATTEMPTS`` reads in all."""
+    for attempt in range(1, PAGE_ATTEMPTS + 1):
+        try:
+            return _read_page(http, url, params, timeout, page_url)
+        except _CutShort as exc:
+            if attempt == PAGE_ATTEMPTS:
+                raise TTWError(f"{page_url}: the answer came cut short {attempt} times ({exc})") from None
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+def _read_page(
+    http: requests.Session, url: str, params: dict, timeout: float, page_url: str
+) -> tuple[list[dict], str | None] | None:
     try:
         response = http.get(url, params=params, timeout=timeout)
     except requests.exceptions.RetryError as exc:
         raise TTWError(f"{page_url}: still failing after retries ({exc.__context__ or exc})") from None
+    except requests.exceptions.ChunkedEncodingError as exc:
+        raise _CutShort(f"connection dropped mid-answer: {exc}") from None
     except requests.exceptions.RequestException as exc:
         raise TTWError(f"{page_url}: {type(exc).__name__}: {exc}") from None
     if response.status_code == 404 and "no resource" in response.text:
         return None
     if response.status_code == 401:
-        raise TTWError(f"{page_url}: the platform refused the token (401): check --token / TTW_PLATFORM_TOKEN")
+        raise TTWError(
+            f"{page_url}: the platform refused the token (401), it is invalid or revoked: check --token /"
+            " TTW_PLATFORM_TOKEN or the connection's password; pages committed before stay loaded"
+        )
+    if "cursor" in params and (
+        response.status_code == 410 or (response.status_code == 400 and "cursor" in response.text)
+    ):
+        raise _CursorExpired(f"HTTP {response.status_code}: {response.text[:200]}")
     if response.status_code != 200:
         raise TTWError(f"{page_url}: HTTP {response.status_code} after retries: {response.text[:200]}")
     try:
         body = response.json()
+    except ValueError as exc:
+        raise _CutShort(f"the JSON stops or is broken: {exc}") from None
+    try:
         records, cursor = body["data"], body.get("next_cursor")
-    except (ValueError, KeyError, TypeError):
+    except (KeyError, TypeError, AttributeError):
         raise TTWError(
             f"{page_url}: the answer is not a page (expected {{'data': [...], 'next_cursor': ...}})"
         ) from None

@@ -36,6 +36,10 @@ class IngestReport:
     errors: list[str] = field(default_factory=list)  # files that could not be loaded at all
     problems: list[str] = field(default_factory=list)  # loaded, with parts kept in ops.load_rejects
 
+    def add(self, batch: load.BatchResult) -> None:
+        self.batches.append(batch)
+        self.problems.extend(batch.problems)
+
     @property
     def rows_loaded(self) -> int:
         return sum(b.rows_loaded for b in self.batches)
@@ -131,12 +135,15 @@ def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
         for path in deliveries(paths, "contracts_*.csv", "contracts_*.xlsx"):
             try:
                 result = _load_contract_file(conn, path)
+            except load.WarehouseFault as exc:
+                report.errors.append(str(exc))
+                break  # the warehouse, not the file: the rest waits for the rerun
             except TTWError as exc:
                 load.record_file_reject(conn, "registry_contracts", path, "file_rejected", str(exc))
                 report.errors.append(str(exc))
             else:
-                report.batches.append(result)
-        if report.rows_loaded:
+                report.add(result)
+        if report.rows_loaded and not conn.closed:
             load.analyze(conn, [REGISTRY_CONTRACTS.ident])
     return report
 
@@ -152,7 +159,7 @@ def ingest_centers(target: Target, paths: Iterable[Path]) -> IngestReport:
                 layout = registry.read_csv_layout(
                     path, known=reports.ROSTER_COLUMNS, required=reports.ROSTER_COLUMNS, labels={}
                 )
-                report.batches.append(
+                report.add(
                     load.copy_csv_file(
                         conn,
                         CENTER_ROSTER,
@@ -163,10 +170,13 @@ def ingest_centers(target: Target, paths: Iterable[Path]) -> IngestReport:
                         skip_bytes=layout.bom_bytes,
                     )
                 )
+            except load.WarehouseFault as exc:
+                report.errors.append(str(exc))
+                break
             except TTWError as exc:
                 load.record_file_reject(conn, "center_roster", path, "file_rejected", str(exc))
                 report.errors.append(str(exc))
-        if report.rows_loaded:
+        if report.rows_loaded and not conn.closed:
             load.analyze(conn, [CENTER_ROSTER.ident])
     return report
 
@@ -220,8 +230,8 @@ def ingest_reports(target: Target, paths: Iterable[Path], *, workers: int | None
                 load.record_file_reject(conn, "center_reports", path, "unreadable_file", error)
                 report.errors.append(error)
                 continue
-            report.batches.append(
-                load.copy_rows_batch(
+            try:
+                batch = load.copy_rows_batch(
                     conn,
                     str(path),
                     family="center_reports",
@@ -234,8 +244,11 @@ def ingest_reports(target: Target, paths: Iterable[Path], *, workers: int | None
                     ],
                     problems=workbook.problems,
                 )
-            )
+            except load.WarehouseFault as exc:
+                report.errors.append(str(exc))
+                break
+            report.batches.append(batch)
             report.problems.extend(f"{path}: {reason}" for _, reason, _ in workbook.problems)
-        if report.rows_loaded:
+        if report.rows_loaded and not conn.closed:
             load.analyze(conn, [table.ident for table in REPORT_TABLES])
     return report

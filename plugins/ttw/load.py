@@ -12,6 +12,14 @@ transaction), and a file whose SHA-256 already has a loaded batch of the same fa
 skipped (the file is hashed as it streams, and the batch rolled back when the hash is
 already known). The metadata columns are filled by column defaults that read transaction-local
 settings, so the file's bytes stream to ``COPY`` without a Python loop over rows.
+
+A CSV record that ``COPY`` cannot take (the wrong number of fields, a truncated last line,
+bytes not in the file's encoding, a NUL byte) does not sink its file: the file is read
+again record by record, the good records load and each bad one is kept in
+``ops.load_rejects`` with its row number, line, reason and fields, in the same batch. So
+for every batch ``rows_received = rows_loaded + rows_rejected``. A failure of the warehouse
+itself (connection lost, disk full, shutdown) raises :class:`WarehouseFault`: nothing of
+the batch is committed, and running the load again completes it.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +39,8 @@ from psycopg import sql
 from ttw.errors import TTWError
 
 CHUNK = 1 << 20
+# the largest CSV field read in Python (accounting, record-by-record loads); COPY's own limit is 1 GB
+MAX_FIELD_CHARS = 256 << 20
 
 OPS_DDL = """
 create schema if not exists ops;
@@ -87,6 +98,9 @@ do $$ begin  -- warehouses made before builds had ids of their own
         alter table ops.quality_results rename column dbt_invocation_id to dbt_build_id;
     end if;
 end $$;
+alter table ops.load_batches add column if not exists rows_rejected bigint not null default 0;
+alter table ops.load_rejects add column if not exists row_number bigint;
+alter table ops.load_rejects add column if not exists payload jsonb;
 create index if not exists quality_results_by_run on ops.quality_results (run_at desc, run_id);
 -- every dbt node result, written by dbt's on-run-end hook (macros/record_results.sql): one
 -- build is every dbt invocation with the same build id (`ttw build`: its invocation; the
@@ -119,6 +133,34 @@ create table if not exists ops.build_sources (
 """
 
 
+class CopyDataError(TTWError):
+    """COPY refused a file's content: a malformed record, bytes not in its encoding."""
+
+
+class WarehouseFault(TTWError):
+    """The warehouse failed during a load (connection lost, disk full, shut down): not the
+    delivery's fault. Nothing of the batch was committed; the load can simply run again."""
+
+
+def warehouse_fault(source: str, exc: psycopg.Error) -> WarehouseFault:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return WarehouseFault(
+        f"{source}: the warehouse failed during the load ({first}); nothing of this file was committed,"
+        " run the ingest again"
+    )
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A record a loader could not take: where it was, why, and its fields as read."""
+
+    row_number: int
+    location: str
+    rule: str
+    reason: str
+    fields: list[str]
+
+
 @dataclass(frozen=True)
 class RawTable:
     """A raw landing table: the source's canonical columns, all text."""
@@ -147,12 +189,21 @@ class BatchResult:
     rows_received: int
     rows_loaded: int
     skipped: bool
+    rejected: tuple[RejectedRow, ...] = ()
 
     @property
     def summary(self) -> str:
         if self.skipped:
             return f"{self.source}: skipped, identical content already loaded as batch {self.batch_id}"
-        return f"{self.source}: batch {self.batch_id}, {self.rows_received} rows received, {self.rows_loaded} loaded"
+        kept = f", {len(self.rejected)} rejected (kept in ops.load_rejects)" if self.rejected else ""
+        return (
+            f"{self.source}: batch {self.batch_id}, {self.rows_received} rows received, {self.rows_loaded} loaded{kept}"
+        )
+
+    @property
+    def problems(self) -> list[str]:
+        """A line per rejected record, naming the file, row and line."""
+        return [f"{self.source}: row {r.row_number} ({r.location}): {r.reason}" for r in self.rejected]
 
 
 def ensure_ops(conn: psycopg.Connection) -> None:
@@ -260,27 +311,154 @@ def copy_csv_file(
         "select 1 from ops.load_batches where source_family = %s and regexp_replace(source_uri, '^.*/', '') = %s",
         (family, path.name),
     ).fetchone()
+    try:
+        return copy_batch(
+            conn,
+            table,
+            str(path),
+            family=family,
+            columns=columns,
+            chunks=chunks(),
+            content_hash=file_sha256(path) if name_seen else digest.hexdigest,
+            encoding=encoding,
+            header=True,
+            records=records_in_file,
+        )
+    except CopyDataError:
+        # a record COPY cannot take: read the file record by record, keeping each bad one
+        return copy_csv_records(
+            conn, table, path, family=family, columns=columns, encoding=encoding, skip_bytes=skip_bytes
+        )
+
+
+def _csv_text(raw: io.BufferedReader, encoding: str, errors: str) -> io.TextIOWrapper:
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
+    codec = "gb18030" if encoding == "GB18030" else "utf-8"
+    return io.TextIOWrapper(raw, encoding=codec, errors=errors, newline="")
+
+
+def _csv_records(path: Path, encoding: str, skip_bytes: int) -> int:
+    """Data records of a CSV file by a full parse (quoted line breaks make lines != records)."""
+    with path.open("rb") as raw:
+        raw.read(skip_bytes)
+        return max(0, sum(1 for _ in csv.reader(_csv_text(raw, encoding, "replace"))) - 1)
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def _record_problem(fields: list[str], columns: tuple[str, ...], encoding: str) -> tuple[str, str] | None:
+    """(rule, reason) for a record COPY would refuse, or None."""
+    if len(fields) != len(columns):
+        return "wrong_field_count", f"{len(fields)} fields, expected {len(columns)} ({', '.join(columns)})"
+    for column, value in zip(columns, fields, strict=True):
+        if _UNDECODED.search(value):
+            return "invalid_encoding", f"column {column} holds bytes that are not {encoding} text"
+        if "\x00" in value:
+            return "nul_byte", f"column {column} holds a NUL byte, which text cannot hold"
+    return None
+
+
+def _printable(value: str) -> str:
+    """A field as JSON can keep it: undecodable bytes and NUL as backslash escapes."""
+    if _UNDECODED.search(value):
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return value.replace("\x00", "\\x00")
+
+
+def copy_csv_records(
+    conn: psycopg.Connection,
+    table: RawTable,
+    path: Path,
+    *,
+    family: str,
+    columns: tuple[str, ...],
+    encoding: str = "UTF8",
+    skip_bytes: int = 0,
+) -> BatchResult:
+    """Load a CSV file record by record: the good records as one batch, each bad one kept in
+    ``ops.load_rejects`` (row, line, reason, fields) in the same batch.
+
+    The slow path for a file COPY refused: Python parses the CSV as COPY would (same
+    quoting), so the good records land exactly as the fast path would have loaded them.
+    """
+    with path.open("rb") as handle:
+        handle.seek(0, io.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - 1))
+        ends_with_newline = handle.read(1) == b"\n"
+    rejected: list[RejectedRow] = []
+    good = 0
+
+    def records() -> Iterator[list[str]]:
+        nonlocal good
+        with path.open("rb") as raw:
+            raw.read(skip_bytes)
+            reader = csv.reader(_csv_text(raw, encoding, "surrogateescape"))
+            next(reader, None)  # the header, already mapped to ``columns``
+            line, number = reader.line_num, 0
+            try:
+                for fields in reader:
+                    number += 1
+                    start, line = line + 1, reader.line_num
+                    problem = _record_problem(fields, columns, encoding)
+                    if problem is None:
+                        good += 1
+                        yield [*fields, str(number)]
+                        continue
+                    rule, reason = problem
+                    rejected.append(RejectedRow(number, f"line {start}", rule, reason, fields))
+            except csv.Error as exc:
+                number += 1
+                rejected.append(
+                    RejectedRow(number, f"line {line + 1}", "malformed_record", f"unreadable from here on: {exc}", [])
+                )
+        if rejected and not ends_with_newline and rejected[-1].row_number == number:
+            last = rejected[-1]
+            rejected[-1] = RejectedRow(
+                last.row_number,
+                last.location,
+                last.rule,
+                f"{last.reason}; the file ends inside this record without a line break (a truncated delivery?)",
+                last.fields,
+            )
+
     return copy_batch(
         conn,
         table,
         str(path),
         family=family,
-        columns=columns,
-        chunks=chunks(),
-        content_hash=file_sha256(path) if name_seen else digest.hexdigest,
-        encoding=encoding,
-        header=True,
-        records=records_in_file,
+        columns=(*columns, "_row_number"),
+        chunks=csv_chunks(records()),
+        content_hash=file_sha256(path),
+        records=lambda _copied: good,
+        rejected=lambda: rejected,
     )
 
 
-def _csv_records(path: Path, encoding: str, skip_bytes: int) -> int:
-    """Data records of a CSV file by a full parse (quoted line breaks make lines != records)."""
-    codec = "gb18030" if encoding == "GB18030" else "utf-8"
-    with path.open("rb") as raw:
-        raw.read(skip_bytes)
-        text = io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="")
-        return max(0, sum(1 for _ in csv.reader(text)) - 1)
+def _insert_rejects(
+    conn: psycopg.Connection, family: str, batch_id: int, source: str, content_hash: str, rows: list[RejectedRow]
+) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into ops.load_rejects (source_family, batch_id, source_file, content_hash, location,"
+            " rule_name, reason, row_number, payload) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " on conflict do nothing",
+            [
+                (
+                    family,
+                    batch_id,
+                    source,
+                    content_hash,
+                    row.location,
+                    row.rule,
+                    row.reason,
+                    row.row_number,
+                    json.dumps({"fields": [_printable(f) for f in row.fields]}, ensure_ascii=False),
+                )
+                for row in rows
+            ],
+        )
 
 
 def _loaded_batch(conn: psycopg.Connection, family: str, content_hash: str) -> int | None:
@@ -303,6 +481,7 @@ def copy_batch(
     encoding: str = "UTF8",
     header: bool = False,
     records: Callable[[int], int] | None = None,
+    rejected: Callable[[], list[RejectedRow]] | None = None,
 ) -> BatchResult:
     """COPY CSV ``chunks`` into ``table`` as one atomic batch recorded in ``ops.load_batches``.
 
@@ -310,10 +489,22 @@ def copy_batch(
     anything is written when the hash is given, or, when ``content_hash`` is a function
     that gives it once the stream is consumed, by rolling the batch back. ``records``,
     when given, counts the delivered records independently of COPY (called with COPY's
-    count once the stream is consumed); a difference fails the batch. Columns not in
-    ``columns`` get the metadata defaults.
+    count once the stream is consumed); a difference fails the batch. ``rejected``, when
+    given, names the records the stream left out (called once it is consumed): they are
+    kept in ``ops.load_rejects`` with the batch. Columns not in ``columns`` get the
+    metadata defaults. A failure of the warehouse itself raises :class:`WarehouseFault`.
     """
+    try:
+        return _copy_batch(
+            conn, table, source, family, columns, chunks, content_hash, encoding, header, records, rejected
+        )
+    except psycopg.OperationalError as exc:
+        raise warehouse_fault(source, exc) from None
+
+
+def _copy_batch(conn, table, source, family, columns, chunks, content_hash, encoding, header, records, rejected):
     known: int | None = None
+    left_out: list[RejectedRow] = []
     with conn.transaction():
         # One loader per raw table at a time: the row-number sequence is reset per batch.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.qualified,))
@@ -341,7 +532,7 @@ def copy_batch(
                         copy.write(chunk)
                 received = cur.rowcount
         except psycopg.errors.DataError as exc:
-            raise TTWError(f"{source}: {_copy_error(exc)}") from None
+            raise CopyDataError(f"{source}: {_copy_error(exc)}") from None
         if records is not None:
             delivered = records(received)
             if delivered != received:
@@ -362,13 +553,17 @@ def copy_batch(
             known = _loaded_batch(conn, family, content_hash)
             if known is not None:
                 raise psycopg.Rollback  # leaves the transaction, undoing the batch
+        if rejected is not None:
+            left_out = rejected()
+            _insert_rejects(conn, family, batch_id, source, content_hash, left_out)
         conn.execute(
-            "update ops.load_batches set content_hash = %s, rows_received = %s, rows_loaded = %s where batch_id = %s",
-            (content_hash, received, loaded, batch_id),
+            "update ops.load_batches set content_hash = %s, rows_received = %s, rows_loaded = %s,"
+            " rows_rejected = %s where batch_id = %s",
+            (content_hash, received + len(left_out), loaded, len(left_out), batch_id),
         )
     if known is not None:
         return BatchResult(source, known, 0, 0, skipped=True)
-    return BatchResult(source, batch_id, received, loaded, skipped=False)
+    return BatchResult(source, batch_id, received + len(left_out), loaded, skipped=False, rejected=tuple(left_out))
 
 
 _COPY_CONTEXT = re.compile(r"^COPY [^,]+, (line \d+(?:, column \w+)?)")
@@ -387,8 +582,16 @@ def copy_rows_batch(
 
     ``parts`` pairs each raw table with its rows (values in the table's column order);
     ``problems`` (rule, reason, location) go to ``ops.load_rejects`` in the same batch.
-    Content already loaded for ``family`` (same SHA-256) is skipped.
+    Content already loaded for ``family`` (same SHA-256) is skipped. A failure of the
+    warehouse itself raises :class:`WarehouseFault`.
     """
+    try:
+        return _copy_rows_batch(conn, source, family, content_hash, parts, problems)
+    except psycopg.OperationalError as exc:
+        raise warehouse_fault(source, exc) from None
+
+
+def _copy_rows_batch(conn, source, family, content_hash, parts, problems):
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"family:{family}",))
         seen = conn.execute(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ttw import load
-from ttw.extract.registry import LABELS
+from ttw.extract.registry import COLUMNS, LABELS
 from ttw.ingest import ingest_contracts
 from ttw.warehouse import connect
 
@@ -132,17 +132,21 @@ def test_file_missing_a_required_column_is_rejected_whole_and_others_still_load(
     assert len(raw_rows(clean_target)) == len(rows) - 1
 
 
-def test_malformed_record_names_the_line_and_leaves_no_partial_batch(clean_target, sample_contracts, tmp_path):
+def test_a_malformed_record_is_kept_with_its_line_and_the_others_load(clean_target, sample_contracts, tmp_path):
     lines = sample_contracts.read_text(encoding="utf-8").splitlines()
     lines[5] = lines[5] + ",an extra field"
     bad = tmp_path / "contracts_202404.csv"
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     report = ingest_contracts(clean_target, [bad])
-    assert report.batches == []
-    assert report.errors == [f"{bad}: line 6: extra data after last expected column"]
+    assert report.ok
+    [batch] = report.batches
+    assert (batch.rows_received, batch.rows_loaded) == (len(lines) - 1, len(lines) - 2)
+    assert report.problems == [f"{bad}: row 5 (line 6): 23 fields, expected 22 ({', '.join(COLUMNS)})"]
     with connect(clean_target) as conn:
-        assert conn.execute("select count(*) from raw.registry_contracts").fetchone()[0] == 0
-        assert conn.execute("select count(*) from ops.load_batches").fetchone()[0] == 0
+        numbers = [r[0] for r in conn.execute("select _row_number from raw.registry_contracts order by 1")]
+        kept = conn.execute("select row_number, rule_name, payload->'fields'->>22 from ops.load_rejects").fetchall()
+    assert numbers == [n for n in range(1, len(lines)) if n != 5]
+    assert kept == [(5, "wrong_field_count", "an extra field")]
 
 
 def test_a_load_killed_during_copy_leaves_nothing_and_a_rerun_loads_everything_once(

@@ -43,11 +43,11 @@ loader_rejects as (
         loader.source_family,
         loader.batch_id,
         loader.source_file,
-        null::bigint as source_row_number,
+        loader.row_number as source_row_number,
         loader.location as source_location,
         loader.rule_name,
         loader.reason,
-        null::jsonb as payload
+        loader.payload
     from loader
 
 ),

@@ -12,15 +12,14 @@ import codecs
 import csv
 import datetime as dt
 import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from ttw.errors import TTWError
+from ttw.extract.workbook import open_workbook, reading
 
 # label (as exported by the registration office) -> canonical column, in export order
 LABELS: dict[str, str] = {
@@ -182,18 +181,16 @@ def read_xlsx_rows(path: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, lis
     header's (so row 1 is the first row under the header, as in a CSV export). Empty rows
     are skipped; a value outside the header's columns is an error naming its cell.
     """
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise TTWError(f"{path}: not a readable xlsx workbook ({type(exc).__name__}: {exc})") from None
+    book = open_workbook(path)
     sheet = book.worksheets[0]
     rows = sheet.iter_rows(values_only=True)
     header_row = 0
     header: list[str] = []
-    for index, values in enumerate(rows, start=1):
-        if any(v not in (None, "") for v in values):
-            header_row, header = index, [cell_text(v) for v in values]
-            break
+    with reading(path):
+        for index, values in enumerate(rows, start=1):
+            if any(v not in (None, "") for v in values):
+                header_row, header = index, [cell_text(v) for v in values]
+                break
     while header and header[-1] == "":
         header.pop()
     if not header:
@@ -201,6 +198,11 @@ def read_xlsx_rows(path: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, lis
     columns = map_header(path, header)
 
     def data() -> Iterator[tuple[int, list[str]]]:
+        with reading(path):
+            yield from numbered()
+        book.close()
+
+    def numbered() -> Iterator[tuple[int, list[str]]]:
         for sheet_row, values in enumerate(rows, start=header_row + 1):
             texts = [cell_text(v) for v in values]
             if not any(texts):
@@ -211,6 +213,5 @@ def read_xlsx_rows(path: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, lis
                 raise TTWError(f"{path}: cell {sheet.title}!{cell} holds a value outside the header's columns")
             texts = (texts + [""] * len(columns))[: len(columns)]
             yield sheet_row - header_row, texts
-        book.close()
 
     return columns, data()

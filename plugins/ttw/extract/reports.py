@@ -8,15 +8,13 @@ cells and numbers stored as text are all fine; every value keeps the cell it cam
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from ttw.errors import TTWError
 from ttw.extract.registry import cell_text
+from ttw.extract.workbook import open_workbook, reading
 
 ROSTER_COLUMNS = (
     "center_code",
@@ -71,55 +69,53 @@ def _find_header(rows: list[tuple[int, list[str]]], labels: tuple[str, ...]) -> 
 
 def read_report(path: Path) -> Report:
     """Read one annual report workbook; a missing sheet is a problem, not a failure."""
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise TTWError(f"{path}: not a readable xlsx workbook ({type(exc).__name__}: {exc})") from None
+    book = open_workbook(path)
     report = Report(path)
     try:
-        for name in SHEETS:
-            if name not in book.sheetnames:
-                report.problems.append(
-                    ("missing_sheet", f"sheet {name} is missing (expected {', '.join(SHEETS)})", name)
-                )
-        if "基本信息" in book.sheetnames:
-            for number, texts in _rows(book["基本信息"]):
-                for col, text in enumerate(texts[:-1]):
-                    if text in BASIC_LABELS:
-                        report.fields.append((text, texts[col + 1], f"基本信息!{get_column_letter(col + 2)}{number}"))
-                        break
-        if "运行数据" in book.sheetnames:
-            rows = _rows(book["运行数据"])
-            found = _find_header(rows, INDICATOR_HEADER)
-            if found is None:
-                report.problems.append(
-                    ("missing_header", "sheet 运行数据 has no row 指标 | 单位 | 本年数值", "运行数据")
-                )
-            else:
-                header_row, cols = found
-                for number, texts in rows:
-                    if number <= header_row:
-                        continue
-                    texts = texts + [""] * (max(cols.values()) + 1 - len(texts))
-                    indicator = texts[cols["指标"]]
-                    if indicator:
-                        cell = f"运行数据!{get_column_letter(cols['本年数值'] + 1)}{number}"
-                        report.indicators.append((indicator, texts[cols["单位"]], texts[cols["本年数值"]], cell))
-        if "重大成果" in book.sheetnames:
-            rows = _rows(book["重大成果"])
-            found = _find_header(rows, ACHIEVEMENT_HEADER)
-            if found is not None:
-                header_row, cols = found
-                for number, texts in rows:
-                    if number > header_row:
-                        texts = texts + [""] * (max(cols.values()) + 1 - len(texts))
-                        values = [texts[cols[label]] for label in ACHIEVEMENT_HEADER]
-                        report.achievements.append((*values, f"重大成果!A{number}"))
-        if "问题与计划" in book.sheetnames:
-            for number, texts in _rows(book["问题与计划"]):
-                for col, text in enumerate(texts):
-                    if text:
-                        report.plans.append((text, f"问题与计划!{get_column_letter(col + 1)}{number}"))
+        with reading(path):
+            _read_sheets(book, report)
     finally:
         book.close()
     return report
+
+
+def _read_sheets(book, report: Report) -> None:
+    for name in SHEETS:
+        if name not in book.sheetnames:
+            report.problems.append(("missing_sheet", f"sheet {name} is missing (expected {', '.join(SHEETS)})", name))
+    if "基本信息" in book.sheetnames:
+        for number, texts in _rows(book["基本信息"]):
+            for col, text in enumerate(texts[:-1]):
+                if text in BASIC_LABELS:
+                    report.fields.append((text, texts[col + 1], f"基本信息!{get_column_letter(col + 2)}{number}"))
+                    break
+    if "运行数据" in book.sheetnames:
+        rows = _rows(book["运行数据"])
+        found = _find_header(rows, INDICATOR_HEADER)
+        if found is None:
+            report.problems.append(("missing_header", "sheet 运行数据 has no row 指标 | 单位 | 本年数值", "运行数据"))
+        else:
+            header_row, cols = found
+            for number, texts in rows:
+                if number <= header_row:
+                    continue
+                texts = texts + [""] * (max(cols.values()) + 1 - len(texts))
+                indicator = texts[cols["指标"]]
+                if indicator:
+                    cell = f"运行数据!{get_column_letter(cols['本年数值'] + 1)}{number}"
+                    report.indicators.append((indicator, texts[cols["单位"]], texts[cols["本年数值"]], cell))
+    if "重大成果" in book.sheetnames:
+        rows = _rows(book["重大成果"])
+        found = _find_header(rows, ACHIEVEMENT_HEADER)
+        if found is not None:
+            header_row, cols = found
+            for number, texts in rows:
+                if number > header_row:
+                    texts = texts + [""] * (max(cols.values()) + 1 - len(texts))
+                    values = [texts[cols[label]] for label in ACHIEVEMENT_HEADER]
+                    report.achievements.append((*values, f"重大成果!A{number}"))
+    if "问题与计划" in book.sheetnames:
+        for number, texts in _rows(book["问题与计划"]):
+            for col, text in enumerate(texts):
+                if text:
+                    report.plans.append((text, f"问题与计划!{get_column_letter(col + 1)}{number}"))

@@ -8,6 +8,7 @@ itself returns normally when a task failed.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -83,16 +84,26 @@ class DagRunOutcome:
 
 
 def run_dag(
-    settings: Settings, target: Target, dag_id: str, conf: dict | None = None, *, env: dict[str, str] | None = None
+    settings: Settings,
+    target: Target,
+    dag_id: str,
+    conf: dict | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    logical_date: dt.datetime | None = None,
 ) -> DagRunOutcome:
     """Run one DAG end to end with ``dag.test()`` in a child process; the outcome it reported.
 
-    ``env`` adds variables to the child's environment, e.g. ``AIRFLOW_CONN_PLATFORM_*``.
+    ``env`` adds variables to the child's environment, e.g. ``AIRFLOW_CONN_PLATFORM_*``;
+    ``logical_date`` (default: now) names the run's interval: the same date again re-runs
+    that run, its task instances cleared.
     """
     env = {**airflow_env(settings, target), **(env or {})}
     result_file = settings.airflow_home / f"last_run_{dag_id}.json"
     result_file.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "ttw.orchestrate", dag_id, json.dumps(conf or {}), str(result_file)]
+    if logical_date is not None:
+        cmd.append(logical_date.isoformat())
     subprocess.run(cmd, env=env, check=False)
     if not result_file.exists():
         raise TTWError(f"DAG {dag_id} did not run: see the output above (could it be parsed?)")
@@ -100,7 +111,7 @@ def run_dag(
     return DagRunOutcome(dag_id, data["state"], data["run_id"], tuple(data["failed_tasks"]))
 
 
-def _test_dag_in_this_process(dag_id: str, conf: dict, result_path: str) -> int:
+def _test_dag_in_this_process(dag_id: str, conf: dict, result_path: str, logical_date: str | None = None) -> int:
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
@@ -112,7 +123,8 @@ def _test_dag_in_this_process(dag_id: str, conf: dict, result_path: str) -> int:
     if dag is None:
         print(f"no DAG {dag_id!r} in {bag.dag_folder}", file=sys.stderr)
         return 2
-    dag_run = dag.test(run_conf=conf)
+    when = {"logical_date": dt.datetime.fromisoformat(logical_date)} if logical_date else {}
+    dag_run = dag.test(run_conf=conf, **when)
     failed = [ti.task_id for ti in dag_run.get_task_instances() if ti.state not in ("success", "skipped")]
     state = getattr(dag_run.state, "value", dag_run.state)
     with open(result_path, "w") as handle:
@@ -121,4 +133,4 @@ def _test_dag_in_this_process(dag_id: str, conf: dict, result_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_test_dag_in_this_process(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]))
+    sys.exit(_test_dag_in_this_process(sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], *sys.argv[4:5]))

@@ -39,6 +39,8 @@ from psycopg import sql
 from ttw.errors import TTWError
 
 CHUNK = 1 << 20
+# rejected records of a batch named one by one in its summary (every one is in ops.load_rejects)
+PROBLEMS_SHOWN = 20
 # the largest CSV field read in Python (accounting, record-by-record loads); COPY's own limit is 1 GB
 MAX_FIELD_CHARS = 256 << 20
 
@@ -202,8 +204,14 @@ class BatchResult:
 
     @property
     def problems(self) -> list[str]:
-        """A line per rejected record, naming the file, row and line."""
-        return [f"{self.source}: row {r.row_number} ({r.location}): {r.reason}" for r in self.rejected]
+        """A line per rejected record, naming the file, row and line (the first few; all of
+        them are in ops.load_rejects)."""
+        lines = [
+            f"{self.source}: row {r.row_number} ({r.location}): {r.reason}" for r in self.rejected[:PROBLEMS_SHOWN]
+        ]
+        if len(self.rejected) > PROBLEMS_SHOWN:
+            lines.append(f"{self.source}: {len(self.rejected) - PROBLEMS_SHOWN} more rejected records")
+        return lines
 
 
 def ensure_ops(conn: psycopg.Connection) -> None:

@@ -61,6 +61,22 @@ def target(settings: Settings):
         warehouse.stop_embedded(settings)
 
 
+@pytest.fixture(scope="session")
+def dag_env(settings):
+    """TTW_HOME of the test session, holding the dbt manifest build_warehouse renders from."""
+    from ttw.build import write_manifest
+    from ttw.warehouse import resolve_target
+
+    write_manifest(settings, resolve_target(settings))
+    before = os.environ.get("TTW_HOME")
+    os.environ["TTW_HOME"] = str(settings.home_dir)
+    yield {**os.environ}
+    if before is None:
+        os.environ.pop("TTW_HOME")
+    else:
+        os.environ["TTW_HOME"] = before
+
+
 @pytest.fixture
 def clean_target(target):
     """The warehouse with every layer emptied, as on a first run."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from generated import PLATFORM_TOKEN
+from landed import landed_newest, served, versions_once, watermark
 
 from ttw.build import build
 from ttw.errors import TTWError
@@ -20,37 +21,6 @@ from ttw.extract.platform import ensure_platform_tables, ingest_resource, sessio
 from ttw.ingest import ingest_platform
 from ttw.platform_server import Faults
 from ttw.warehouse import connect
-
-
-def served(srv, platform: str, resource: str) -> dict[str, dict]:
-    """What the server holds now: each record's newest version."""
-    return {key: record for _, key, record in srv.data.records(platform, resource)}
-
-
-def landed_newest(target, platform: str, resource: str) -> dict[str, dict]:
-    with connect(target) as conn:
-        rows = conn.execute(
-            "select distinct on (record_id) record_id, payload from raw.platform_records"
-            " where platform = %s and resource = %s order by record_id, updated_at::timestamptz desc",
-            (platform, resource),
-        ).fetchall()
-    return dict(rows)
-
-
-def versions_once(target) -> bool:
-    with connect(target) as conn:
-        total, distinct = conn.execute(
-            "select count(*), count(distinct (platform, resource, record_id, updated_at)) from raw.platform_records"
-        ).fetchone()
-    return total == distinct
-
-
-def watermark(target, platform: str, resource: str) -> dt.datetime | None:
-    with connect(target) as conn:
-        row = conn.execute(
-            "select updated_since from ops.watermarks where platform = %s and resource = %s", (platform, resource)
-        ).fetchone()
-    return row[0] if row else None
 
 
 def test_a_run_lands_every_version_once_and_a_second_run_finds_nothing(clean_target, settings, platform_server):

@@ -52,7 +52,13 @@ def roles(clean_target):
         "create table public.mine (n int)",
         "create temporary table mine (n int)",
         "create function public.f() returns int language sql as 'select 1'",
+        "create function marts.f() returns int language sql as 'select 1'",
+        "create schema mine",
         "drop table marts.before_roles",
+        "select * from ops.load_rejects",
+        "select pg_read_file('/etc/hostname')",
+        "copy marts.before_roles to '/tmp/bi_reader_copy.csv'",
+        "set role ttw_loader",
     ],
 )
 def test_bi_reader_can_do_nothing_but_read_marts(roles, statement):

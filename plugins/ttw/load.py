@@ -295,7 +295,8 @@ def copy_csv_file(
     streams to COPY, and rolled back after the stream if its content turns out to be
     known: a no-op either way, and a new file pays for one read instead of two. The
     records are counted apart from COPY (lines, and a CSV parse when quoted line breaks
-    make the two differ), so a stream PostgreSQL cut short cannot pass as complete.
+    make the two differ), so a stream PostgreSQL cut short cannot pass as complete. When
+    COPY refuses a record, the file is loaded by :func:`copy_csv_records` instead.
     """
     newlines = 0
     last = b"\n"

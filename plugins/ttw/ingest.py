@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +125,38 @@ def _load_contract_file(conn, path: Path) -> load.BatchResult:
     )
 
 
+def _load_each(
+    conn, report: IngestReport, family: str, paths: list[Path], load_one: Callable[[Path], load.BatchResult]
+) -> None:
+    """Load files one by one: a file at fault is kept in ops.load_rejects with why and the others
+    still load; a failure of the warehouse stops the run (the rest waits for the rerun)."""
+    for path in paths:
+        try:
+            try:
+                report.add(load_one(path))
+            except load.WarehouseFault:
+                raise
+            except TTWError as exc:
+                load.record_file_reject(conn, family, path, "file_rejected", str(exc))
+                report.errors.append(str(exc))
+        except load.WarehouseFault as exc:
+            report.errors.append(str(exc))
+            return
+
+
+def _load_roster(conn, path: Path) -> load.BatchResult:
+    layout = registry.read_csv_layout(path, known=reports.ROSTER_COLUMNS, required=reports.ROSTER_COLUMNS, labels={})
+    return load.copy_csv_file(
+        conn,
+        CENTER_ROSTER,
+        path,
+        family="center_roster",
+        columns=layout.columns,
+        encoding=layout.encoding,
+        skip_bytes=layout.bom_bytes,
+    )
+
+
 def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
     """Load contract registry exports (CSV or xlsx); a bad file is reported and the others still load."""
     report = IngestReport()
@@ -132,17 +164,8 @@ def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, REGISTRY_CONTRACTS)
-        for path in deliveries(paths, "contracts_*.csv", "contracts_*.xlsx"):
-            try:
-                result = _load_contract_file(conn, path)
-            except load.WarehouseFault as exc:
-                report.errors.append(str(exc))
-                break  # the warehouse, not the file: the rest waits for the rerun
-            except TTWError as exc:
-                load.record_file_reject(conn, "registry_contracts", path, "file_rejected", str(exc))
-                report.errors.append(str(exc))
-            else:
-                report.add(result)
+        files = deliveries(paths, "contracts_*.csv", "contracts_*.xlsx")
+        _load_each(conn, report, "registry_contracts", files, lambda path: _load_contract_file(conn, path))
         if report.rows_loaded and not conn.closed:
             load.analyze(conn, [REGISTRY_CONTRACTS.ident])
     return report
@@ -154,28 +177,9 @@ def ingest_centers(target: Target, paths: Iterable[Path]) -> IngestReport:
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, CENTER_ROSTER)
-        for path in deliveries(paths, "centers_*.csv"):
-            try:
-                layout = registry.read_csv_layout(
-                    path, known=reports.ROSTER_COLUMNS, required=reports.ROSTER_COLUMNS, labels={}
-                )
-                report.add(
-                    load.copy_csv_file(
-                        conn,
-                        CENTER_ROSTER,
-                        path,
-                        family="center_roster",
-                        columns=layout.columns,
-                        encoding=layout.encoding,
-                        skip_bytes=layout.bom_bytes,
-                    )
-                )
-            except load.WarehouseFault as exc:
-                report.errors.append(str(exc))
-                break
-            except TTWError as exc:
-                load.record_file_reject(conn, "center_roster", path, "file_rejected", str(exc))
-                report.errors.append(str(exc))
+        _load_each(
+            conn, report, "center_roster", deliveries(paths, "centers_*.csv"), lambda path: _load_roster(conn, path)
+        )
         if report.rows_loaded and not conn.closed:
             load.analyze(conn, [CENTER_ROSTER.ident])
     return report
@@ -226,11 +230,11 @@ def ingest_reports(target: Target, paths: Iterable[Path], *, workers: int | None
         for table in REPORT_TABLES:
             load.ensure_raw_table(conn, table)
         for path, content_hash, workbook, error in read_workbooks(deliveries(paths, "年度报告_*.xlsx"), workers):
-            if workbook is None:
-                load.record_file_reject(conn, "center_reports", path, "unreadable_file", error)
-                report.errors.append(error)
-                continue
             try:
+                if workbook is None:
+                    load.record_file_reject(conn, "center_reports", path, "unreadable_file", error)
+                    report.errors.append(error)
+                    continue
                 batch = load.copy_rows_batch(
                     conn,
                     str(path),

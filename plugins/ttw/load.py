@@ -39,6 +39,9 @@ from psycopg import sql
 from ttw.errors import TTWError
 
 CHUNK = 1 << 20
+# bad records a file may hold and still load record by record: past it, the file is rejected
+# whole (a wrong encoding or delimiter makes every record bad; they are not all kept)
+MAX_RECORD_REJECTS = 10_000
 # rejected records of a batch named one by one in its summary (every one is in ops.load_rejects)
 PROBLEMS_SHOWN = 20
 # the largest CSV field read in Python (accounting, record-by-record loads); COPY's own limit is 1 GB
@@ -147,7 +150,7 @@ class WarehouseFault(TTWError):
 def warehouse_fault(source: str, exc: psycopg.Error) -> WarehouseFault:
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     return WarehouseFault(
-        f"{source}: the warehouse failed during the load ({first}); nothing of this file was committed,"
+        f"{source}: the warehouse failed during the load ({first}); a batch commits whole or not at all,"
         " run the ingest again"
     )
 
@@ -265,7 +268,9 @@ def file_sha256(path: Path) -> str:
 def csv_chunks(rows: Iterable[list[str]], rows_per_chunk: int = 5_000) -> Iterator[bytes]:
     """Rows of text as UTF-8 CSV bytes for COPY, a few thousand rows at a time."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # \r\n: QUOTE_MINIMAL quotes a field holding any line-terminator character, so a lone
+    # carriage return is quoted too (COPY refuses one unquoted)
+    writer = csv.writer(buffer, lineterminator="\r\n")
     for count, row in enumerate(rows, start=1):
         writer.writerow(row)
         if count % rows_per_chunk == 0:
@@ -316,10 +321,13 @@ def copy_csv_file(
         lines = newlines + (last != b"\n") - 1  # minus the header
         return lines if lines == copied else _csv_records(path, encoding, skip_bytes)
 
-    name_seen = conn.execute(
-        "select 1 from ops.load_batches where source_family = %s and regexp_replace(source_uri, '^.*/', '') = %s",
-        (family, path.name),
-    ).fetchone()
+    try:
+        name_seen = conn.execute(
+            "select 1 from ops.load_batches where source_family = %s and regexp_replace(source_uri, '^.*/', '') = %s",
+            (family, path.name),
+        ).fetchone()
+    except psycopg.OperationalError as exc:
+        raise warehouse_fault(str(path), exc) from None
     try:
         return copy_batch(
             conn,
@@ -388,8 +396,12 @@ def copy_csv_records(
     """Load a CSV file record by record: the good records as one batch, each bad one kept in
     ``ops.load_rejects`` (row, line, reason, fields) in the same batch.
 
-    The slow path for a file COPY refused: Python parses the CSV as COPY would (same
-    quoting), so the good records land exactly as the fast path would have loaded them.
+    The slow path for a file COPY refused. Python's csv module reads well-formed records as
+    COPY does, with one difference: a quoted empty field loads as NULL here, as an unquoted
+    one does on both paths. A stray quote may split records differently from COPY: a
+    record that runs to the end of the file says so in its reason. More than
+    ``MAX_RECORD_REJECTS`` bad records, or a CSV the module cannot read on, reject the file
+    whole (nothing of it loads).
     """
     with path.open("rb") as handle:
         handle.seek(0, io.SEEK_END)
@@ -416,21 +428,29 @@ def copy_csv_records(
                         yield [*fields, str(number)]
                         continue
                     rule, reason = problem
-                    rejected.append(RejectedRow(number, f"line {start}", rule, reason, fields))
+                    where = f"line {start}" if line == start else f"lines {start}-{line}"
+                    rejected.append(RejectedRow(number, where, rule, reason, fields))
+                    if len(rejected) > MAX_RECORD_REJECTS:
+                        first = rejected[0]
+                        raise TTWError(
+                            f"{path}: more than {MAX_RECORD_REJECTS:,} records refused (the first: row"
+                            f" {first.row_number}, {first.location}: {first.reason}); the file is rejected whole"
+                        )
             except csv.Error as exc:
-                number += 1
-                rejected.append(
-                    RejectedRow(number, f"line {line + 1}", "malformed_record", f"unreadable from here on: {exc}", [])
-                )
-        if rejected and not ends_with_newline and rejected[-1].row_number == number:
+                raise TTWError(
+                    f"{path}: line {line + 1}: the CSV cannot be read on ({exc}); the file is rejected whole"
+                ) from None
+        if rejected and rejected[-1].row_number == number:  # the file's last record
             last = rejected[-1]
-            rejected[-1] = RejectedRow(
-                last.row_number,
-                last.location,
-                last.rule,
-                f"{last.reason}; the file ends inside this record without a line break (a truncated delivery?)",
-                last.fields,
-            )
+            notes = []
+            if last.location.startswith("lines "):
+                notes.append("it runs on to the end of the file: a quote never closed?")
+            if not ends_with_newline:
+                notes.append("the file ends inside this record without a line break (a truncated delivery?)")
+            if notes:
+                rejected[-1] = RejectedRow(
+                    last.row_number, last.location, last.rule, "; ".join([last.reason, *notes]), last.fields
+                )
 
     return copy_batch(
         conn,
@@ -648,12 +668,15 @@ def record_file_reject(conn: psycopg.Connection, family: str, path: Path, rule: 
         content_hash = file_sha256(path)
     except OSError:
         content_hash = ""
-    with conn.transaction():
-        conn.execute(
-            "insert into ops.load_rejects (source_family, source_file, content_hash, rule_name, reason)"
-            " values (%s, %s, %s, %s, %s) on conflict do nothing",
-            (family, str(path), content_hash, rule, reason),
-        )
+    try:
+        with conn.transaction():
+            conn.execute(
+                "insert into ops.load_rejects (source_family, source_file, content_hash, rule_name, reason)"
+                " values (%s, %s, %s, %s, %s) on conflict do nothing",
+                (family, str(path), content_hash, rule, reason),
+            )
+    except psycopg.OperationalError as exc:
+        raise warehouse_fault(str(path), exc) from None
 
 
 def _copy_error(exc: psycopg.Error) -> str:

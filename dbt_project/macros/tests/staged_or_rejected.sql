@@ -1,5 +1,6 @@
 {#- Nothing lost: for every load batch, the raw rows of a source equal the model's (valid)
-    rows plus the distinct rows ops.rejects holds for the family; and no row is both
+    rows plus the distinct raw rows ops.rejects holds for the family (records the loader
+    rejected never reached raw: the loader's ledger accounts for them); and no row is both
     staged and rejected (so a lost row cannot hide behind a doubled one). Without a
     family (a staging model that keeps every raw row) the counts must simply be equal. -#}
 {% test staged_or_rejected(model, source_name, table_name, family=none) %}
@@ -32,7 +33,10 @@ rejected as (
         batch_id,
         count(distinct source_row_number) as rejected_count
     from {{ ref('rejects') }}
-    where source_family = '{{ family }}' and source_row_number is not null
+    where
+        source_family = '{{ family }}'
+        and source_row_number is not null
+        and rejected_at_stage = 'staging'
     group by batch_id
 
 ),
@@ -48,6 +52,7 @@ doubled as (
             staged_rows.batch_id = rejected_rows.batch_id
             and staged_rows.source_row_number = rejected_rows.source_row_number
             and rejected_rows.source_family = '{{ family }}'
+            and rejected_rows.rejected_at_stage = 'staging'
     group by staged_rows.batch_id
 
 ),

@@ -1,5 +1,5 @@
 {#- ops.rejects: one row per rule a raw row breaks, with where it came from and the row
-    as delivered, plus what the loaders could not take. Rebuilt from the staging checks
+    as delivered, plus what the loaders could not take (never in raw: rejected_at_stage 'load'). Rebuilt from the staging checks
     and ops.load_rejects on every build, so it always matches the raw layer. -#}
 {%- set checks = [
     {'model': 'stg_registry__contract_checks', 'family': 'registry_contracts', 'location': 'null::text'},
@@ -23,7 +23,8 @@ with
             {{ check.location }} as source_location,
             split_part(failure, '|', 1) as rule_name,
             split_part(failure, '|', 2) as reason,
-            checks.payload
+            checks.payload,
+            'staging' as rejected_at_stage
         from {{ ref(check.model) }} as checks
         cross join lateral unnest(checks.failures) as failure
         where not checks.is_valid
@@ -47,7 +48,8 @@ loader_rejects as (
         loader.location as source_location,
         loader.rule_name,
         loader.reason,
-        loader.payload
+        loader.payload,
+        'load' as rejected_at_stage
     from loader
 
 ),

@@ -107,7 +107,7 @@ def test_a_bad_file_fails_the_run_after_the_good_ones_load(
     landing.mkdir()
     shutil.copy2(sample_contracts, landing / "contracts_202401.csv")
     lines = sample_contracts.read_text(encoding="utf-8").splitlines()
-    lines[3] += ",an extra field"
+    lines[0] = lines[0].replace("contract_amount", "contract_sum")  # a header the registry never exports
     (landing / "contracts_202402.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     outcome = run_dag(settings, clean_target, "ingest_contract_registry", {"landing_dir": str(landing)})

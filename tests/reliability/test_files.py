@@ -11,11 +11,14 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from conftest import SAMPLE, assert_ledger_balances, load_rejects, raw_count
+from ledger import SAMPLE, assert_ledger_balances, load_rejects, raw_count
 from openpyxl import Workbook
 
+from ttw import load
+from ttw.build import build
 from ttw.extract.registry import COLUMNS
 from ttw.ingest import ingest_contracts, ingest_reports
+from ttw.quality import audit
 from ttw.warehouse import connect
 
 HEADER, *ROWS = list(csv.reader(SAMPLE.open(encoding="utf-8", newline="")))
@@ -23,7 +26,8 @@ HEADER, *ROWS = list(csv.reader(SAMPLE.open(encoding="utf-8", newline="")))
 
 def write_csv(path: Path, rows: list[list[str]], *, encoding: str = "utf-8", header=HEADER, bom=False) -> Path:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
+    # \r\n, as the registry's own exports end lines: a field holding a lone \r is quoted too
+    csv.writer(buffer, lineterminator="\r\n").writerows([header, *rows])
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode(encoding))
     return path
 
@@ -212,7 +216,7 @@ def test_nul_bytes_are_rejected_with_their_column_and_the_rest_loads(clean_targe
 
 # --- xlsx ---------------------------------------------------------------------------
 
-SECRET = "ttw-secret-do-not-leak-4711"
+LOCAL_TEXT = "ttw-local-file-test-4711"  # what a local file an entity names holds
 
 
 def sheet_xml(cells: list[list[str]], doctype: str = "") -> str:
@@ -267,7 +271,7 @@ LAUGHS = (
 def test_hostile_registry_workbooks_are_refused_and_the_good_export_loads(clean_target, good_export, tmp_path):
     folder = good_export.parent
     secret = tmp_path / "secret.txt"
-    secret.write_text(SECRET)
+    secret.write_text(LOCAL_TEXT)
     (folder / "contracts_202402.xlsx").write_text("registration_no,project_name\n")  # not a zip
     workbook_with_sheet(folder / "contracts_202403.xlsx", bomb_bytes=300 << 20)
     row = [ROWS[0][i] for i in range(len(COLUMNS))]
@@ -286,7 +290,7 @@ def test_hostile_registry_workbooks_are_refused_and_the_good_export_loads(clean_
     assert laughs.startswith(f"{folder}/contracts_202405.xlsx: not a readable xlsx workbook (EntitiesForbidden")
     with connect(clean_target) as conn:
         leaked = conn.execute(
-            "select count(*) from raw.registry_contracts as r where r::text like %s", (f"%{SECRET}%",)
+            "select count(*) from raw.registry_contracts as r where r::text like %s", (f"%{LOCAL_TEXT}%",)
         ).fetchone()[0]
     assert leaked == 0
     assert raw_count(clean_target, "registry_contracts") == len(ROWS)
@@ -299,7 +303,7 @@ def test_hostile_report_workbooks_are_refused_and_the_good_ones_load(clean_targe
     for path in good:
         shutil.copy2(path, folder / path.name)
     secret = tmp_path / "secret.txt"
-    secret.write_text(SECRET)
+    secret.write_text(LOCAL_TEXT)
     (folder / "年度报告_QDX901_2024.xlsx").write_bytes(b"PK\x03\x04 truncated archive")
     workbook_with_sheet(folder / "年度报告_QDX902_2024.xlsx", bomb_bytes=300 << 20, title="基本信息")
     workbook_with_sheet(
@@ -320,5 +324,64 @@ def test_hostile_report_workbooks_are_refused_and_the_good_ones_load(clean_targe
         ("年度报告_QDX902_2024.xlsx", "unreadable_file"),
         ("年度报告_QDX903_2024.xlsx", "unreadable_file"),
     ]
-    assert raw_count(clean_target, "report_fields", "value like %s", (f"%{SECRET}%",)) == 0
+    assert raw_count(clean_target, "report_fields", "value like %s", (f"%{LOCAL_TEXT}%",)) == 0
     assert_ledger_balances(clean_target)
+
+
+def test_a_stray_quote_is_reported_where_it_swallows_the_rest_of_the_file(clean_target, good_export):
+    # no quote in the file to close it: no quote in a value, no comma (a "3,300,000" is quoted)
+    rows = [[field.replace('"', "").replace(",", "") for field in row] for row in ROWS]
+    path = good_export.rename(good_export.parent / "contracts_202402.csv")
+    write_csv(path, rows)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[60] = lines[60].replace(",", ',"', 1)  # record 60 opens a quote it never closes
+    path.write_text("".join(lines), encoding="utf-8")
+    report = ingest_twice(clean_target, path.parent)
+    [batch] = report.batches
+    assert (batch.rows_received, batch.rows_loaded) == (60, 59)
+    [(_, number, location, rule, reason)] = load_rejects(clean_target, "registry_contracts")
+    assert (number, location, rule) == (60, "lines 61-63", "wrong_field_count")
+    assert "it runs on to the end of the file: a quote never closed?" in reason
+    with connect(clean_target) as conn:  # the swallowed records are kept, inside the one reject
+        kept = conn.execute("select payload->'fields'->>1 from ops.load_rejects").fetchone()[0]
+    assert ROWS[61][0] in kept
+
+
+def test_a_file_with_too_many_bad_records_is_rejected_whole(clean_target, good_export, monkeypatch):
+    monkeypatch.setattr(load, "MAX_RECORD_REJECTS", 3)
+    bad = write_csv(good_export.parent / "contracts_202402.csv", ROWS[:5], encoding="gb18030", bom=True)
+    report = ingest_twice(clean_target, good_export.parent)
+    assert report.errors == [
+        f"{bad}: more than 3 records refused (the first: row 1, line 2: column project_name holds bytes"
+        " that are not UTF8 text); the file is rejected whole"
+    ]
+    assert raw_count(clean_target, "registry_contracts", "_source_file = %s", (str(bad),)) == 0
+    assert [(n, rule) for _, n, _, rule, _ in load_rejects(clean_target, "registry_contracts")] == [
+        (None, "file_rejected")
+    ]
+
+
+def test_records_the_loader_rejects_pass_the_build_and_audit_and_show_in_ops_rejects(
+    clean_target, settings, good_export
+):
+    rows = [list(r) for r in ROWS]
+    rows[4].append("an extra field")
+    rows[7][1] = "a lone carriage return\rinside"  # loads as it is, beside a record that does not
+    path = good_export.rename(good_export.parent / "contracts_sample.csv")  # spans 18 months
+    write_csv(path, rows)
+    report = ingest_contracts(clean_target, [path])
+    assert report.batches[0].rows_loaded == len(ROWS) - 1
+    with connect(clean_target) as conn:
+        carriage = conn.execute("select project_name from raw.registry_contracts where _row_number = 8").fetchone()[0]
+    assert carriage == rows[7][1]
+
+    assert "Completed successfully" in build(settings, clean_target)  # the nothing-lost dbt tests pass
+    audited = audit(settings, clean_target)
+    assert audited.ok, audited.failed_critical
+    with connect(clean_target) as conn:
+        shown = conn.execute(
+            "select source_row_number, rule_name, rejected_at_stage from ops.rejects where rejected_at_stage = 'load'"
+        ).fetchall()
+        facts = conn.execute("select count(*) from marts_build.fct_tech_contracts").fetchone()[0]
+    assert shown == [(5, "wrong_field_count", "load")]
+    assert facts == len({row[0] for number, row in enumerate(ROWS, start=1) if number != 5})

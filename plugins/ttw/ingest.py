@@ -113,12 +113,15 @@ def _load_contract_file(conn, path: Path) -> load.BatchResult:
             content_hash=load.file_sha256(path),
             records=lambda _copied: read,
         )
-    layout = registry.read_csv_layout(path)
+    return _copy_csv(conn, REGISTRY_CONTRACTS, "registry_contracts", registry.read_csv_layout(path))
+
+
+def _copy_csv(conn, table: load.RawTable, family: str, layout: registry.CsvLayout) -> load.BatchResult:
     return load.copy_csv_file(
         conn,
-        REGISTRY_CONTRACTS,
-        path,
-        family="registry_contracts",
+        table,
+        layout.path,
+        family=family,
         columns=layout.columns,
         encoding=layout.encoding,
         skip_bytes=layout.bom_bytes,
@@ -146,15 +149,7 @@ def _load_each(
 
 def _load_roster(conn, path: Path) -> load.BatchResult:
     layout = registry.read_csv_layout(path, known=reports.ROSTER_COLUMNS, required=reports.ROSTER_COLUMNS, labels={})
-    return load.copy_csv_file(
-        conn,
-        CENTER_ROSTER,
-        path,
-        family="center_roster",
-        columns=layout.columns,
-        encoding=layout.encoding,
-        skip_bytes=layout.bom_bytes,
-    )
+    return _copy_csv(conn, CENTER_ROSTER, "center_roster", layout)
 
 
 def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:

@@ -30,6 +30,7 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,15 +145,21 @@ class CopyDataError(TTWError):
 
 class WarehouseFault(TTWError):
     """The warehouse failed during a load (connection lost, disk full, shut down): not the
-    delivery's fault. Nothing of the batch was committed; the load can simply run again."""
+    delivery's fault. A batch commits whole or not at all; the load can simply run again."""
 
 
-def warehouse_fault(source: str, exc: psycopg.Error) -> WarehouseFault:
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return WarehouseFault(
-        f"{source}: the warehouse failed during the load ({first}); a batch commits whole or not at all,"
-        " run the ingest again"
-    )
+@contextmanager
+def warehouse_faults(source: str) -> Iterator[None]:
+    """A failure of the warehouse itself (``psycopg.OperationalError``) in the block, raised
+    as one :class:`WarehouseFault` naming ``source``."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise WarehouseFault(
+            f"{source}: the warehouse failed during the load ({first}); a batch commits whole or not at all,"
+            " run the ingest again"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -321,13 +328,11 @@ def copy_csv_file(
         lines = newlines + (last != b"\n") - 1  # minus the header
         return lines if lines == copied else _csv_records(path, encoding, skip_bytes)
 
-    try:
+    with warehouse_faults(str(path)):
         name_seen = conn.execute(
             "select 1 from ops.load_batches where source_family = %s and regexp_replace(source_uri, '^.*/', '') = %s",
             (family, path.name),
         ).fetchone()
-    except psycopg.OperationalError as exc:
-        raise warehouse_fault(str(path), exc) from None
     try:
         return copy_batch(
             conn,
@@ -523,18 +528,9 @@ def copy_batch(
     kept in ``ops.load_rejects`` with the batch. Columns not in ``columns`` get the
     metadata defaults. A failure of the warehouse itself raises :class:`WarehouseFault`.
     """
-    try:
-        return _copy_batch(
-            conn, table, source, family, columns, chunks, content_hash, encoding, header, records, rejected
-        )
-    except psycopg.OperationalError as exc:
-        raise warehouse_fault(source, exc) from None
-
-
-def _copy_batch(conn, table, source, family, columns, chunks, content_hash, encoding, header, records, rejected):
     known: int | None = None
     left_out: list[RejectedRow] = []
-    with conn.transaction():
+    with warehouse_faults(source), conn.transaction():
         # One loader per raw table at a time: the row-number sequence is reset per batch.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.qualified,))
         if isinstance(content_hash, str) and (seen := _loaded_batch(conn, family, content_hash)) is not None:
@@ -614,14 +610,7 @@ def copy_rows_batch(
     Content already loaded for ``family`` (same SHA-256) is skipped. A failure of the
     warehouse itself raises :class:`WarehouseFault`.
     """
-    try:
-        return _copy_rows_batch(conn, source, family, content_hash, parts, problems)
-    except psycopg.OperationalError as exc:
-        raise warehouse_fault(source, exc) from None
-
-
-def _copy_rows_batch(conn, source, family, content_hash, parts, problems):
-    with conn.transaction():
+    with warehouse_faults(source), conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"family:{family}",))
         seen = conn.execute(
             "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
@@ -668,15 +657,12 @@ def record_file_reject(conn: psycopg.Connection, family: str, path: Path, rule: 
         content_hash = file_sha256(path)
     except OSError:
         content_hash = ""
-    try:
-        with conn.transaction():
-            conn.execute(
-                "insert into ops.load_rejects (source_family, source_file, content_hash, rule_name, reason)"
-                " values (%s, %s, %s, %s, %s) on conflict do nothing",
-                (family, str(path), content_hash, rule, reason),
-            )
-    except psycopg.OperationalError as exc:
-        raise warehouse_fault(str(path), exc) from None
+    with warehouse_faults(str(path)), conn.transaction():
+        conn.execute(
+            "insert into ops.load_rejects (source_family, source_file, content_hash, rule_name, reason)"
+            " values (%s, %s, %s, %s, %s) on conflict do nothing",
+            (family, str(path), content_hash, rule, reason),
+        )
 
 
 def _copy_error(exc: psycopg.Error) -> str:

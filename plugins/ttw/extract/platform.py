@@ -35,7 +35,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from ttw.errors import TTWError
-from ttw.load import ensure_ops, warehouse_fault
+from ttw.load import ensure_ops, warehouse_faults
 from ttw.warehouse import Target, connect
 
 # reads of one page whose answer came cut short, and listings restarted for an expired
@@ -235,10 +235,8 @@ def ingest_resource(
                     safe = max([*complete, safe] if safe else complete)
             if not records and cursor is not None:
                 continue  # an empty page in the middle: keep following the cursor
-            try:
+            with warehouse_faults(page_url):
                 loaded = _commit_page(conn, platform, resource, page_url, records, stamps, safe)
-            except psycopg.OperationalError as exc:
-                raise warehouse_fault(page_url, exc) from None
             if loaded or safe != run.watermark_after:
                 restarts = 0  # progress since the last restart
             run.pages += bool(records)

@@ -12,7 +12,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from ttw.codes import QINGDAO_DISTRICTS
-from ttw.extract.registry import COLUMNS, LABELS  # the DESIGN §5.1 label table
+from ttw.extract.registry import COLUMNS, LABELS  # the label table of docs/sources.md
 
 PLATFORM_TOKEN = "test-token-1234"  # the sample platform server's token in tests
 

@@ -1,4 +1,4 @@
-"""What the loaders have recorded, checked against the invariants of DESIGN §2: the ledger
+"""What the loaders have recorded, checked against the invariants of docs/architecture.md: the ledger
 balances (nothing lost, nothing counted twice) and what was kept of each rejected delivery."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Center evaluation tables as evaluators receive them (DESIGN §7).
+"""Center evaluation tables as evaluators receive them (docs/evaluation.md).
 
 Reads the published ``marts`` (never ``marts_build``): what an evaluator exports is
 what BI shows. :func:`load_year` gathers one year; :mod:`ttw.export` writes it as a

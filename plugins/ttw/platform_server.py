@@ -1,4 +1,4 @@
-"""The sample platform API (DESIGN §5.2): a real HTTP server over generated platform files.
+"""The sample platform API (docs/sources.md): a real HTTP server over generated platform files.
 
 ``GET /{platform}/api/v1/{resource}?updated_since=ISO8601&cursor=C&page_size=N`` with
 ``Authorization: Bearer TOKEN`` answers ``{"data": [...], "next_cursor": "..." | null}``:

@@ -1,4 +1,4 @@
-"""Database roles (DESIGN §4): who may write which layer, and what BI may read.
+"""Database roles: who may write which layer, and what BI may read.
 
 - ``ttw_loader`` writes ``raw`` and ``ops`` (the ingest DAGs);
 - ``ttw_transform`` reads ``raw``, writes ``ops`` and every dbt schema, and publishes

@@ -1,7 +1,7 @@
 """Reliability suite: the real system under faults and hostile input.
 
 Every case drives the real parts (the embedded warehouse, the sample platform server,
-the CLI, the DAGs) and ends by checking the invariants of DESIGN §2: the ledger balances
+the CLI, the DAGs) and ends by checking the invariants of docs/architecture.md: the ledger balances
 (nothing lost, nothing counted twice; the helpers are in tests/ledger.py) and marts are
 compared by checksum with another run of the same inputs.
 """

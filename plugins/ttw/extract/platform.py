@@ -1,4 +1,4 @@
-"""Platform API exports (DESIGN §5.2): paged reads with retries, into ``raw.platform_records``.
+"""Platform API exports (docs/sources.md): paged reads with retries, into ``raw.platform_records``.
 
 For each platform and resource the client asks for records changed after the stored
 watermark (``ops.watermarks``), follows ``next_cursor`` to the end, and commits each page

@@ -20,7 +20,7 @@ from ttw.generate.orgs import Org, org
 from ttw.generate.xlsx import save_deterministic
 
 INDUSTRIES = ("新一代信息技术", "高端装备", "新材料", "生物医药", "新能源", "海洋经济", "现代农业", "节能环保")
-# 运行数据: indicator -> unit (DESIGN §5.3)
+# 运行数据: indicator -> unit (docs/sources.md)
 INDICATORS = {
     "研发经费投入": "万元",
     "研发人员数": "人",

@@ -1,4 +1,4 @@
-"""Platform exports (DESIGN §5.2) as the files the sample server serves.
+"""Platform exports (docs/sources.md) as the files the sample server serves.
 
 ``platform/{platform}/{resource}.jsonl``: one JSON record version per line. A record may
 have later versions (same ``id``, later ``updated_at``) and a final tombstone

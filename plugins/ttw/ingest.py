@@ -93,7 +93,7 @@ def deliveries(paths: Iterable[Path], *patterns: str) -> list[Path]:
 
 
 def _load_contract_file(conn, path: Path) -> load.BatchResult:
-    if path.suffix.lower() == ".xlsx":
+    if path.suffix.lower() in registry.WORKBOOK_SUFFIXES:
         columns, rows = registry.read_xlsx_rows(path)
         read = 0
 
@@ -159,7 +159,7 @@ def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, REGISTRY_CONTRACTS)
-        files = deliveries(paths, "contracts_*.csv", "contracts_*.xlsx")
+        files = deliveries(paths, *registry.PATTERNS)
         _load_each(conn, report, "registry_contracts", files, lambda path: _load_contract_file(conn, path))
         if report.rows_loaded and not conn.closed:
             load.analyze(conn, [REGISTRY_CONTRACTS.ident])
@@ -224,7 +224,7 @@ def ingest_reports(target: Target, paths: Iterable[Path], *, workers: int | None
         load.ensure_ops(conn)
         for table in REPORT_TABLES:
             load.ensure_raw_table(conn, table)
-        for path, content_hash, workbook, error in read_workbooks(deliveries(paths, "年度报告_*.xlsx"), workers):
+        for path, content_hash, workbook, error in read_workbooks(deliveries(paths, *reports.PATTERNS), workers):
             try:
                 if workbook is None:
                     load.record_file_reject(conn, "center_reports", path, "unreadable_file", error)

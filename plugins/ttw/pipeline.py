@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ttw.extract import registry, reports
 from ttw.ingest import (
     IngestReport,
     deliveries,
@@ -44,9 +45,9 @@ def platform_resources(root: Path) -> dict[str, list[str]]:
 
 # family -> (landing sub-folder, file patterns, how a file's name gives its period)
 LANDING = {
-    "contracts": ("contracts", ("contracts_*.csv", "contracts_*.xlsx"), re.compile(r"contracts_(\d{6})")),
+    "contracts": ("contracts", registry.PATTERNS, re.compile(r"contracts_(\d{6})")),
     "centers": ("centers", ("centers_*.csv",), re.compile(r"centers_(\d{4})")),
-    "reports": ("reports", ("年度报告_*.xlsx",), re.compile(r"_(\d{4})\.xlsx$")),
+    "reports": ("reports", reports.PATTERNS, re.compile(r"_(\d{4})\.\w+$")),
 }
 
 

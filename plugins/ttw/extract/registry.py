@@ -3,7 +3,8 @@
 An export's header row uses either the registry's Chinese labels or the canonical
 English column names. A CSV file is streamed to PostgreSQL ``COPY`` untouched apart from
 the header, so for CSV this module only decides how to read it: which encoding, and which
-canonical column each position holds. An xlsx export is read cell by cell into text.
+canonical column each position holds. A workbook export (xlsx, xls, ods) is read cell by
+cell into text.
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from ttw.errors import TTWError
-from ttw.extract.workbook import open_workbook, reading
+from ttw.extract.workbook import SUFFIXES, Book, cell_name, open_workbook, sheet_rows, unsaved_formulas
 
 # label (as exported by the registration office) -> canonical column, in export order
 LABELS: dict[str, str] = {
@@ -66,6 +65,10 @@ REQUIRED_VALUES: tuple[str, ...] = (
 REQUIRED: tuple[str, ...] = (*REQUIRED_VALUES, "buyer_region_code")
 
 SNIFF_BYTES = 1 << 20
+WORKBOOK_SUFFIXES = SUFFIXES
+# what a delivery folder is searched for: CSV exports and workbook exports (an .xlsb found
+# is rejected by name, never skipped)
+PATTERNS: tuple[str, ...] = ("contracts_*.csv", *(f"contracts_*{suffix}" for suffix in SUFFIXES))
 
 
 @dataclass(frozen=True)
@@ -175,43 +178,65 @@ def cell_text(value: object) -> str:
 
 
 def read_xlsx_rows(path: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, list[str]]]]:
-    """The canonical columns of an xlsx export's first sheet and its data rows as text.
+    """The canonical columns of a workbook export (xlsx, xls, ods) and its data rows as text.
 
-    The header is the first non-empty row; a data row's number is its sheet row minus the
-    header's (so row 1 is the first row under the header, as in a CSV export). Empty rows
-    are skipped; a value outside the header's columns is an error naming its cell.
+    The export is the first visible sheet whose header (its first non-empty row) is a
+    registry header; a hidden sheet is never read. A data row's number is its sheet row
+    minus the header's (so row 1 is the first row under the header, as in a CSV export).
+    Empty rows are skipped; a value outside the header's columns is an error naming its
+    cell, and so is a formula whose value was never saved (the file is rejected whole: a
+    workbook never calculated has every formula unsaved).
     """
     book = open_workbook(path)
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header_row = 0
-    header: list[str] = []
-    with reading(path):
-        for index, values in enumerate(rows, start=1):
-            if any(v not in (None, "") for v in values):
-                header_row, header = index, [cell_text(v) for v in values]
-                break
-    while header and header[-1] == "":
-        header.pop()
-    if not header:
-        raise TTWError(f"{path}: sheet {sheet.title!r} is empty, expected a header row")
-    columns = map_header(path, header)
+    tried: list[str] = []
+    for name, visible in book.sheets:
+        if not visible:
+            continue
+        rows = sheet_rows(book, book.sheet(name))
+        header_row, header = next(
+            ((n, [cell_text(v) for v in values]) for n, values in rows if any(v not in (None, "") for v in values)),
+            (0, []),
+        )
+        while header and header[-1] == "":
+            header.pop()
+        if not header:
+            tried.append(f"sheet {name} is empty")
+            continue
+        try:
+            columns = map_header(path, header)
+        except TTWError as exc:
+            tried.append(f"sheet {name}: {str(exc).removeprefix(f'{path}: ')}")
+            continue
+        unsaved = unsaved_formulas(book, name)
+        if unsaved:
+            book.close()
+            raise TTWError(
+                f"{path}: cell {name}!{unsaved[0]} holds a formula with no saved value: open and save it in Excel"
+                f" or WPS ({len(unsaved)} such cell{'s' if len(unsaved) > 1 else ''}; the file is rejected whole)"
+            )
+        return columns, _data_rows(book, name, rows, header_row, columns)
+    book.close()
+    sheets = ", ".join(name if visible else f"{name} (hidden)" for name, visible in book.sheets) or "none"
+    raise TTWError(
+        f"{path}: no visible sheet holds a contract registry header (the workbook's sheets: {sheets})"
+        + (f"; {'; '.join(tried)}" if tried else "")
+    )
 
-    def data() -> Iterator[tuple[int, list[str]]]:
-        with reading(path):
-            yield from numbered()
-        book.close()
 
-    def numbered() -> Iterator[tuple[int, list[str]]]:
-        for sheet_row, values in enumerate(rows, start=header_row + 1):
+def _data_rows(
+    book: Book, name: str, rows: Iterator[tuple[int, list]], header_row: int, columns: tuple[str, ...]
+) -> Iterator[tuple[int, list[str]]]:
+    """The data rows under the header as text, numbered from the header; the book closed after."""
+    try:
+        for sheet_row, values in rows:
             texts = [cell_text(v) for v in values]
             if not any(texts):
                 continue
             extra = [i for i, text in enumerate(texts) if text and i >= len(columns)]
             if extra:
-                cell = f"{get_column_letter(extra[0] + 1)}{sheet_row}"
-                raise TTWError(f"{path}: cell {sheet.title}!{cell} holds a value outside the header's columns")
+                cell = cell_name(sheet_row, extra[0])
+                raise TTWError(f"{book.path}: cell {name}!{cell} holds a value outside the header's columns")
             texts = (texts + [""] * len(columns))[: len(columns)]
             yield sheet_row - header_row, texts
-
-    return columns, data()
+    finally:
+        book.close()

@@ -4,17 +4,22 @@ Workbooks are read by label, never by fixed cell position: the 基本信息 shee
 label/value rows wherever they sit, the 运行数据 table is found by its header row (指标 /
 单位 / 本年数值, in any columns), and 重大成果 by its header labels. Blank rows, merged title
 cells and numbers stored as text are all fine; every value keeps the cell it came from.
+Merged cells read as a person reads them: a label merged over A:B has its value in C, and
+a cell merged down over several rows holds its value in each of them (a row holding nothing
+but such values continues the row above, it is not a row of its own). The file name says
+which center and year the report is (``年度报告_{中心编号}_{报告年度}``); cells saying
+otherwise make the workbook an error, so it replaces nothing.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
+from ttw.errors import TTWError
 from ttw.extract.registry import cell_text
-from ttw.extract.workbook import open_workbook, reading
+from ttw.extract.workbook import SUFFIXES, Book, cell_name, open_workbook, sheet_rows, unsaved_formulas
 
 ROSTER_COLUMNS = (
     "center_code",
@@ -33,6 +38,11 @@ BASIC_LABELS = ("中心编号", "中心名称", "依托单位", "依托单位统
 INDICATOR_HEADER = ("指标", "单位", "本年数值")
 ACHIEVEMENT_HEADER = ("成果名称", "成果类型", "完成时间", "简要说明")
 SHEETS = ("基本信息", "运行数据", "重大成果", "问题与计划")
+PATTERNS: tuple[str, ...] = tuple(f"年度报告_*{suffix}" for suffix in SUFFIXES)
+NAME = re.compile(r"^年度报告_(?P<center>.+)_(?P<year>\d{4})$")  # the file name's stem
+# rows holding a value, per sheet: a real report has a few dozen; more is not a report
+MAX_REPORT_ROWS = 2_000
+UNSAVED = "holds a formula with no saved value: open and save it in Excel or WPS"
 
 
 @dataclass
@@ -51,71 +61,160 @@ class Report:
         return len(self.fields) + len(self.indicators) + len(self.achievements) + len(self.plans)
 
 
-def _rows(sheet) -> list[tuple[int, list[str]]]:
+@dataclass
+class _Row:
+    """One sheet row holding a value: its texts from column A, and where merged cells end."""
+
+    number: int
+    texts: list[str]
+    span_end: dict[int, int]  # column of a horizontally merged cell -> its last column
+
+
+def _rows(book: Book, name: str) -> list[_Row]:
+    """The rows of sheet ``name`` holding a value, merged cells read as a person reads them."""
+    sheet = book.sheet(name)
+    grid: dict[int, list[str]] = {}
+    for number, values in sheet_rows(book, sheet):
+        texts = [cell_text(v).strip() for v in values]
+        if any(texts):
+            grid[number] = texts
+            if len(grid) > MAX_REPORT_ROWS:
+                raise TTWError(
+                    f"{book.path}: sheet {name} holds more than the {MAX_REPORT_ROWS:,} rows a report sheet"
+                    " may hold: not an annual report"
+                )
+    spans: dict[int, dict[int, int]] = {}
+    filled: dict[int, set[int]] = {}
+    for (top, left), (bottom, right) in sheet.merged_cell_ranges or []:
+        top, bottom = top + 1, bottom + 1  # calamine counts rows from 0, sheet rows from 1
+        value = grid.get(top, [])[left] if left < len(grid.get(top, [])) else ""
+        if right > left:
+            spans.setdefault(top, {})[left] = right
+        for number in range(top + 1, bottom + 1):
+            if value:
+                texts = grid.setdefault(number, [])
+                texts.extend([""] * (left + 1 - len(texts)))
+                texts[left] = value
+                filled.setdefault(number, set()).add(left)
+            if right > left:
+                spans.setdefault(number, {})[left] = right
     return [
-        (number, [cell_text(v).strip() for v in values])
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        if any(cell_text(v).strip() for v in values)
+        _Row(number, texts, spans.get(number, {}))
+        for number, texts in sorted(grid.items())
+        # a row of merged-down values only continues the row above
+        if any(text for col, text in enumerate(texts) if col not in filled.get(number, ()))
     ]
 
 
-def _find_header(rows: list[tuple[int, list[str]]], labels: tuple[str, ...]) -> tuple[int, dict[str, int]] | None:
+def _find_header(rows: list[_Row], labels: tuple[str, ...]) -> tuple[int, dict[str, int]] | None:
     """(row number, label -> column index) of the first row holding every label."""
-    for number, texts in rows:
-        if all(label in texts for label in labels):
-            return number, {label: texts.index(label) for label in labels}
+    for row in rows:
+        if all(label in row.texts for label in labels):
+            return row.number, {label: row.texts.index(label) for label in labels}
     return None
 
 
 def read_report(path: Path) -> Report:
-    """Read one annual report workbook; a missing sheet is a problem, not a failure."""
+    """Read one annual report workbook; a missing sheet is a problem, not a failure.
+
+    A workbook whose file name does not say its center and year, or whose cells say another
+    center or year, is an error: nothing of it is loaded.
+    """
+    named = NAME.match(path.stem)
+    if named is None:
+        raise TTWError(
+            f"{path}: a report's file name says its center and year (年度报告_{{中心编号}}_{{报告年度}},"
+            " such as 年度报告_C202400001_2024.xlsx)"
+        )
     book = open_workbook(path)
     report = Report(path)
     try:
-        with reading(path):
-            _read_sheets(book, report)
+        _read_sheets(book, report)
     finally:
         book.close()
+    _check_identity(path, report, named["center"], named["year"])
     return report
 
 
-def _read_sheets(book, report: Report) -> None:
-    for name in SHEETS:
-        if name not in book.sheetnames:
-            report.problems.append(("missing_sheet", f"sheet {name} is missing (expected {', '.join(SHEETS)})", name))
-    if "基本信息" in book.sheetnames:
-        for number, texts in _rows(book["基本信息"]):
-            for col, text in enumerate(texts[:-1]):
-                if text in BASIC_LABELS:
-                    report.fields.append((text, texts[col + 1], f"基本信息!{get_column_letter(col + 2)}{number}"))
-                    break
-    if "运行数据" in book.sheetnames:
-        rows = _rows(book["运行数据"])
-        found = _find_header(rows, INDICATOR_HEADER)
-        if found is None:
-            report.problems.append(("missing_header", "sheet 运行数据 has no row 指标 | 单位 | 本年数值", "运行数据"))
+def _check_identity(path: Path, report: Report, center: str, year: str) -> None:
+    """Refuse a report whose 中心编号 or 报告年度 cell disagrees with its file name."""
+    for label, value, cell in report.fields:
+        if label == "中心编号" and value != center:
+            expected = center
+        elif label == "报告年度" and (re.match(r"\d{4}", value) or [None])[0] != year:
+            expected = year
         else:
-            header_row, cols = found
-            for number, texts in rows:
-                if number <= header_row:
-                    continue
-                texts = texts + [""] * (max(cols.values()) + 1 - len(texts))
-                indicator = texts[cols["指标"]]
-                if indicator:
-                    cell = f"运行数据!{get_column_letter(cols['本年数值'] + 1)}{number}"
-                    report.indicators.append((indicator, texts[cols["单位"]], texts[cols["本年数值"]], cell))
-    if "重大成果" in book.sheetnames:
-        rows = _rows(book["重大成果"])
+            continue
+        raise TTWError(
+            f"{path}: cell {cell} says {label} {value!r}, the file name says {expected}:"
+            " a report whose cells disagree with its name is not loaded"
+        )
+
+
+def _value_cell(sheet: str, row: _Row, col: int, unsaved: set[str]) -> tuple[str, str, tuple | None]:
+    """(text, cell, problem) of the value in column ``col`` of ``row``: a formula never
+    saved is a problem at its cell, not an empty value."""
+    cell = cell_name(row.number, col)
+    text = row.texts[col] if col < len(row.texts) else ""
+    if cell in unsaved:
+        return "", f"{sheet}!{cell}", ("formula_without_value", f"cell {sheet}!{cell} {UNSAVED}", f"{sheet}!{cell}")
+    return text, f"{sheet}!{cell}", None
+
+
+def _read_sheets(book: Book, report: Report) -> None:
+    names = [name for name, _ in book.sheets]
+    for name in SHEETS:
+        if name not in names:
+            report.problems.append(("missing_sheet", f"sheet {name} is missing (expected {', '.join(SHEETS)})", name))
+    if "基本信息" in names:
+        unsaved = set(unsaved_formulas(book, "基本信息"))
+        for row in _rows(book, "基本信息"):
+            for col, text in enumerate(row.texts[:-1]):
+                if text in BASIC_LABELS:
+                    value, cell, problem = _value_cell("基本信息", row, row.span_end.get(col, col) + 1, unsaved)
+                    if problem:
+                        report.problems.append(problem)
+                    else:
+                        report.fields.append((text, value, cell))
+                    break
+    if "运行数据" in names:
+        _read_indicators(book, report)
+    if "重大成果" in names:
+        rows = _rows(book, "重大成果")
         found = _find_header(rows, ACHIEVEMENT_HEADER)
         if found is not None:
             header_row, cols = found
-            for number, texts in rows:
-                if number > header_row:
-                    texts = texts + [""] * (max(cols.values()) + 1 - len(texts))
+            for row in rows:
+                if row.number > header_row:
+                    texts = row.texts + [""] * (max(cols.values()) + 1 - len(row.texts))
                     values = [texts[cols[label]] for label in ACHIEVEMENT_HEADER]
-                    report.achievements.append((*values, f"重大成果!A{number}"))
-    if "问题与计划" in book.sheetnames:
-        for number, texts in _rows(book["问题与计划"]):
-            for col, text in enumerate(texts):
+                    report.achievements.append((*values, f"重大成果!A{row.number}"))
+    if "问题与计划" in names:
+        for row in _rows(book, "问题与计划"):
+            for col, text in enumerate(row.texts):
                 if text:
-                    report.plans.append((text, f"问题与计划!{get_column_letter(col + 1)}{number}"))
+                    report.plans.append((text, f"问题与计划!{cell_name(row.number, col)}"))
+
+
+def _read_indicators(book: Book, report: Report) -> None:
+    """The 运行数据 table under its header row; a value with no 指标 label is rejected by cell."""
+    rows = _rows(book, "运行数据")
+    found = _find_header(rows, INDICATOR_HEADER)
+    if found is None:
+        report.problems.append(("missing_header", "sheet 运行数据 has no row 指标 | 单位 | 本年数值", "运行数据"))
+        return
+    header_row, cols = found
+    unsaved = set(unsaved_formulas(book, "运行数据"))
+    for row in rows:
+        if row.number <= header_row:
+            continue
+        texts = row.texts + [""] * (max(cols.values()) + 1 - len(row.texts))
+        indicator, unit = texts[cols["指标"]], texts[cols["单位"]]
+        value, cell, problem = _value_cell("运行数据", row, cols["本年数值"], unsaved)
+        if problem:
+            report.problems.append(problem)
+        elif indicator:
+            report.indicators.append((indicator, unit, value, cell))
+        elif value:
+            reason = f"cell {cell} holds {value} but its row has no 指标 label"
+            report.problems.append(("unlabelled_value", reason, cell))

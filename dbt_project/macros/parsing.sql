@@ -37,24 +37,29 @@ begin
 end
 $fn$;
 
--- yuan amounts such as 1234567, 1,234,567 or 1,234,567.50; null when not a number
+-- yuan amounts such as 1234567, 1,234,567 or 1,234,567.50; null when not a number. A
+-- thousands separator (, or ，) only ever parts groups of three from the left: 1234,56
+-- and 1,23,456 are not amounts. At most 16 digits before the point (numeric(18, 2)).
 create or replace function staging.parse_amount(value text) returns numeric(18, 2)
 language sql immutable parallel safe as $fn$
     select
         case
-            when cleaned ~ '^-?\d{1,16}(\.\d{1,2})?$' then cleaned::numeric(18, 2)
+            when cleaned ~ '^-?(\d{1,16}|\d{1,3}(,\d{3}){1,4}|\d(,\d{3}){5})(\.\d{1,2})?$'
+                then replace(cleaned, ',', '')::numeric(18, 2)
         end
-    from (select replace(replace(btrim(value), ',', ''), '，', '') as cleaned) as v
+    from (select replace(btrim(value), '，', ',') as cleaned) as v
 $fn$;
 
--- a reported figure: 1234, 1,234.5, 92.5%; null when not a number
+-- a reported figure: 1234, 1,234.5, 92.5%; null when not a number. Thousands separators
+-- as in parse_amount: groups of three only.
 create or replace function staging.parse_number(value text) returns numeric
 language sql immutable parallel safe as $fn$
     select
         case
-            when cleaned ~ '^-?\d+(\.\d+)?$' then cleaned::numeric
+            when cleaned ~ '^-?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?\s*%?$'
+                then replace(regexp_replace(cleaned, '\s*%$', ''), ',', '')::numeric
         end
-    from (select regexp_replace(btrim(value), '[,，\s%]', '', 'g') as cleaned) as v
+    from (select replace(btrim(value), '，', ',') as cleaned) as v
 $fn$;
 
 -- ISO 8601 times as the platform API sends them (2025-03-26T09:30:00+08:00); null for

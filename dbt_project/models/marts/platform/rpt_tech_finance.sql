@@ -86,8 +86,11 @@ final as (
         combined.ip_pledge_loan_amount::numeric(18, 2) as ip_pledge_loan_amount,
         round(combined.weighted_rate_pct, 2)::numeric(6, 2) as weighted_rate_pct,
         round(combined.average_term_months, 1)::numeric(6, 1) as average_term_months,
-        round(combined.loan_amount * 100 / nullif(combined.amount_requested, 0), 2)::numeric(12, 2)
-            as loan_to_need_pct
+        -- null past what numeric(12, 2) holds (loans 10^8 times the amount requested)
+        case
+            when combined.loan_amount < 99999999 * combined.amount_requested
+                then round(combined.loan_amount * 100 / combined.amount_requested, 2)
+        end::numeric(12, 2) as loan_to_need_pct
     from combined
     inner join regions
         on combined.region_code = regions.region_code

@@ -154,8 +154,13 @@ final as (
         with_history.tech_transaction_amount::numeric(18, 2) as tech_transaction_amount,
         with_history.prior_year_contract_count::int as prior_year_contract_count,
         with_history.prior_year_contract_amount::numeric(18, 2) as prior_year_contract_amount,
+        -- null past what numeric(12, 2) holds (a change of 10^10 %: a 0.01 yuan month before
+        -- a large one), so no pair of valid contracts can fail the build
         case
-            when with_history.prior_year_contract_amount > 0
+            when
+                with_history.prior_year_contract_amount > 0
+                and abs(with_history.contract_amount - with_history.prior_year_contract_amount)
+                < 99999999 * with_history.prior_year_contract_amount
                 then round(
                     100.0 * (with_history.contract_amount - with_history.prior_year_contract_amount)
                     / with_history.prior_year_contract_amount,

@@ -48,6 +48,7 @@ checked as (
                         when nullif(btrim(numbered.{{ column }}), '') is not null and staging.parse_cn_date(numbered.{{ column }}) is null
                             then format('invalid_date|{{ column }} %L is not a date (2025-03-26, 2025/3/26 or 2025年3月26日)', numbered.{{ column }})
                     end,
+                    {{ date_out_of_range("'" ~ column ~ "'", 'staging.parse_cn_date(numbered.' ~ column ~ ')') }},
                 {%- endfor %}
                 case
                     when

@@ -53,10 +53,20 @@ checked as (
                     case
                         when (field.key like '%\_on' or field.key = 'deadline') and staging.parse_cn_date(field.value) is null
                             then format('invalid_date|%s %L is not a date', field.key, field.value)
+                        when (field.key like '%\_on' or field.key = 'deadline') and {{ date_is_out_of_range('staging.parse_cn_date(field.value)') }}
+                            then {{ date_out_of_range_failure('field.key', 'staging.parse_cn_date(field.value)') }}
                         when
                             field.key in ('asking_price', 'budget', 'amount', 'amount_requested', 'annual_rate', 'term_months')
                             and staging.parse_number(field.value) is null
                             then format('invalid_amount|%s %L is not a number', field.key, field.value)
+                        when
+                            field.key in ('asking_price', 'budget', 'amount', 'amount_requested')
+                            and {{ amount_is_out_of_range('staging.parse_number(field.value)') }}
+                            then {{ amount_out_of_range_failure('field.key', 'staging.parse_number(field.value)') }}
+                        when field.key = 'annual_rate' and {{ amount_is_out_of_range('staging.parse_number(field.value)', 'annual_rate_max') }}
+                            then {{ amount_out_of_range_failure('field.key', 'staging.parse_number(field.value)', 'annual_rate_max', ' per cent') }}
+                        when field.key = 'term_months' and {{ amount_is_out_of_range('staging.parse_number(field.value)', 'term_months_max') }}
+                            then {{ amount_out_of_range_failure('field.key', 'staging.parse_number(field.value)', 'term_months_max', ' months') }}
                         when field.key like '%\_credit\_code' and not staging.is_valid_credit_code(upper(btrim(field.value)))
                             then format('malformed_credit_code|%s %L is not a valid unified social credit code', field.key, field.value)
                         when field.key like '%\_region\_code' and not {{ is_known_region('btrim(field.value)') }}

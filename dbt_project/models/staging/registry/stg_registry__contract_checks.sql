@@ -128,13 +128,15 @@ checked as (
                     when bounded.registered_date > bounded.latest_possible_date
                         then format('future_date|registered_on %s is after the export (%s)', bounded.registered_date, bounded.latest_possible_date)
                 end,
+                {{ date_out_of_range("'signed_on'", 'bounded.signed_date') }},
+                {{ date_out_of_range("'registered_on'", 'bounded.registered_date') }},
                 case
                     when nullif(btrim(bounded.contract_amount), '') is not null and bounded.contract_value is null
-                        then format('invalid_amount|contract_amount %L is not an amount in yuan', bounded.contract_amount)
+                        then format('invalid_amount|contract_amount %L is not an amount in yuan (1234567.89 or 1,234,567.89)', bounded.contract_amount)
                 end,
                 case
                     when nullif(btrim(bounded.tech_transaction_amount), '') is not null and bounded.tech_value is null
-                        then format('invalid_amount|tech_transaction_amount %L is not an amount in yuan', bounded.tech_transaction_amount)
+                        then format('invalid_amount|tech_transaction_amount %L is not an amount in yuan (1234567.89 or 1,234,567.89)', bounded.tech_transaction_amount)
                 end,
                 case
                     when bounded.contract_value <= 0
@@ -144,6 +146,8 @@ checked as (
                     when bounded.tech_value < 0
                         then format('non_positive_amount|tech_transaction_amount %s is negative', bounded.tech_value)
                 end,
+                {{ amount_out_of_range("'contract_amount'", 'bounded.contract_value', below_zero=false) }},
+                {{ amount_out_of_range("'tech_transaction_amount'", 'bounded.tech_value', below_zero=false) }},
                 case
                     when bounded.contract_value > 0 and bounded.tech_value > bounded.contract_value
                         then format(

@@ -115,6 +115,12 @@ checked as (
                             indicators.indicator
                         )
                 end,
+                {{ amount_out_of_range(
+                    "format('%s: %s', indicators.cell, btrim(indicators.indicator))",
+                    'staging.parse_number(indicators.value)',
+                    bound='indicator_value_max',
+                    unit=' in its unit',
+                ) }},
                 case
                     when btrim(indicators.indicator) not in (select catalog.indicator_name from catalog)
                         then format('unknown_indicator|%s: %L is not an indicator of the annual report', indicators.cell, indicators.indicator)

@@ -58,7 +58,9 @@ final as (
         center_years.*,
         reports.batch_id as report_batch_id,
         reports.source_file as report_file,
-        reports.batch_id is not null as has_report
+        reports.batch_id is not null as has_report,
+        coalesce(reports.has_dropped_indicators, false) as has_dropped_indicators,
+        reports.dropped_indicators
     from center_years
     left join reports
         on

@@ -1,34 +1,27 @@
 {#- One report per center and year: a corrected workbook delivered later (a later load
     batch) replaces the earlier one. Only workbooks with at least one valid indicator
-    count; one with none is all in ops.rejects. -#}
+    count; one with none is all in ops.rejects. Every version stays in
+    int_reports__report_versions. -#}
 with
 
-indicators as (
+versions as (
 
-    select * from {{ ref('stg_reports__indicators') }}
-
-),
-
-workbooks as (
-
-    select distinct
-        center_code,
-        report_year,
-        batch_id,
-        source_file
-    from indicators
+    select * from {{ ref('int_reports__report_versions') }}
 
 ),
 
 latest as (
 
-    select distinct on (center_code, report_year)
+    select
         center_code,
         report_year,
         batch_id,
-        source_file
-    from workbooks
-    order by center_code asc, report_year asc, batch_id desc
+        source_file,
+        version_number,
+        has_dropped_indicators,
+        dropped_indicators
+    from versions
+    where is_current_version
 
 )
 

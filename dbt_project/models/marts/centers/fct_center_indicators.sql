@@ -95,7 +95,9 @@ final as (
             2
         ) as verification_gap_pct,
         center_years.report_file,
-        indicators.source_cell
+        indicators.source_cell,
+        center_years.has_dropped_indicators,
+        center_years.dropped_indicators
     from center_years
     cross join catalog
     left join indicators

@@ -98,6 +98,8 @@ combined as (
         center_years.build_start,
         center_years.build_end,
         center_years.has_report,
+        center_years.has_dropped_indicators,
+        center_years.dropped_indicators,
         graded.scheme_version,
         graded.total_score,
         graded.grade,
@@ -158,7 +160,9 @@ final as (
             and previous_grade = '不合格'
             and previous_year = evaluation_year - 1,
             false
-        ) as is_recommended_for_removal
+        ) as is_recommended_for_removal,
+        has_dropped_indicators,
+        dropped_indicators
     from combined
 
 )

@@ -17,7 +17,8 @@ valid as (
         cell as source_cell,
         _row_number as source_row_number,
         _batch_id as batch_id,
-        _source_file as source_file
+        _source_file as source_file,
+        _loaded_at as loaded_at
     from checks
     where is_valid
 

@@ -45,3 +45,46 @@ def test_a_batch_names_its_first_rejected_records_and_counts_the_rest():
     assert batch.problems[0] == "contracts_202401.csv: row 1 (line 2): 3 fields, expected 22"
     assert batch.problems[-1] == "contracts_202401.csv: 5 more rejected records"
     assert "25 rejected (kept in ops.load_rejects)" in batch.summary
+
+
+def test_a_doctype_is_refused_in_any_part_and_any_encoding(tmp_path):
+    doctype = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "ha">]><x>&a;</x>'
+    path = archive(
+        tmp_path / "utf16.xlsx", {"xl/workbook.xml": b"<workbook/>", "docProps/app.xml": doctype.encode("utf-16")}
+    )
+    with pytest.raises(
+        TTWError, match=r"utf16\.xlsx: not a readable xlsx workbook \(EntitiesForbidden: part docProps/app\.xml"
+    ):
+        workbook.check_prologs(path)
+
+
+def test_a_part_with_no_root_element_in_its_first_64_kib_is_refused(tmp_path):
+    comment = b"<?xml version='1.0'?><!--" + b"x" * (workbook.MAX_PROLOG + 10) + b"--><x/>"
+    path = archive(tmp_path / "long.xlsx", {"xl/workbook.xml": comment, "xl/media/image1.png": b"\x89PNG not xml"})
+    with pytest.raises(TTWError, match=r"part xl/workbook\.xml has no root element in its first 65,536 bytes"):
+        workbook.check_prologs(path)
+
+
+def test_formulas_without_a_saved_value_are_found_with_any_prefix_and_shared(tmp_path):
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rels = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    sheet = (
+        f'<x:worksheet xmlns:x="{main}"><x:sheetData><x:row r="1">'
+        '<x:c r="A1"><x:f>1+1</x:f><x:v>2</x:v></x:c>'  # saved: not listed
+        '<x:c r="B1"><x:f t="shared" si="0" ref="B1:B2">A1*2</x:f><x:v></x:v></x:c>'
+        '</x:row><x:row r="2"><x:c r="B2"><x:f t="shared" si="0"/></x:c>'
+        '<x:c r="C2" t="str"><x:f>"a"</x:f><x:v>a</x:v></x:c></x:row></x:sheetData></x:worksheet>'
+    )
+    path = archive(
+        tmp_path / "f.xlsx",
+        {
+            "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rels}"><sheets>'
+            '<sheet name="数据" sheetId="1" r:id="rId7"/></sheets></workbook>',
+            "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId7" Target="/xl/worksheets/data.xml" Type="worksheet"/></Relationships>',
+            "xl/worksheets/data.xml": sheet,
+        },
+    )
+    book = workbook.Book(path, "xlsx", reader=None)
+    assert workbook.unsaved_formulas(book, "数据") == ["B1", "B2"]
+    assert workbook.unsaved_formulas(book, "other") == []

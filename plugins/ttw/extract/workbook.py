@@ -130,11 +130,16 @@ def check_prologs(path: Path, kind: str = "xlsx") -> None:
                 parser.StartElementHandler = _raise(_Root)
                 try:
                     read = 0
-                    while head and read < MAX_PROLOG:
+                    while head:
+                        if read >= MAX_PROLOG:
+                            raise TTWError(
+                                f"{path}: not a readable {kind} workbook (part {part.filename} has no root element"
+                                f" in its first {MAX_PROLOG:,} bytes)"
+                            )
                         parser.Parse(head, False)
                         read += len(head)
                         head = stream.read(CHUNK)
-                    parser.Parse(b"", True)
+                    parser.Parse(b"", True)  # a whole part with no root element: expat says why
                 except _Root:
                     continue
                 except _Doctype:
@@ -142,10 +147,6 @@ def check_prologs(path: Path, kind: str = "xlsx") -> None:
                         f"{path}: not a readable {kind} workbook (EntitiesForbidden: part {part.filename} declares"
                         " a DOCTYPE; no DTD or entity of a workbook is ever read)"
                     ) from None
-                raise TTWError(
-                    f"{path}: not a readable {kind} workbook (part {part.filename} has no root element"
-                    f" in its first {MAX_PROLOG:,} bytes)"
-                )
 
 
 @contextmanager

@@ -17,9 +17,15 @@ A CSV record that ``COPY`` cannot take (the wrong number of fields, a truncated 
 bytes not in the file's encoding, a NUL byte) does not sink its file: the file is read
 again record by record, the good records load and each bad one is kept in
 ``ops.load_rejects`` with its row number, line, reason and fields, in the same batch. So
-for every batch ``rows_received = rows_loaded + rows_rejected``. A failure of the warehouse
-itself (connection lost, disk full, shutdown) raises :class:`WarehouseFault`: nothing of
-the batch is committed, and running the load again completes it.
+for every batch ``rows_received = rows_loaded + rows_rejected``. A line longer than
+``MAX_RECORD_CHARS`` is such a record (``record_too_large``): it is read past, never held
+whole; and in a GB18030 file, a UTF-8 line is one (``invalid_encoding``). Lines may end in
+CR LF, LF or CR.
+
+A failure of the warehouse itself (connection lost, disk full, shutdown) raises
+:class:`WarehouseFault`: nothing of the batch is committed, and running the load again
+completes it. A server limit the content passes (SQLSTATE class 54) is the file's, not a
+fault: :class:`CopyDataError`.
 """
 
 from __future__ import annotations
@@ -47,6 +53,11 @@ MAX_RECORD_REJECTS = 10_000
 PROBLEMS_SHOWN = 20
 # the largest CSV field read in Python (accounting, record-by-record loads); COPY's own limit is 1 GB
 MAX_FIELD_CHARS = 256 << 20
+# the longest line a CSV record may have (characters; 64 MiB of ASCII): a longer one is
+# rejected as a record, read past without being held, and the file's other records load
+MAX_RECORD_CHARS = 64 << 20
+# the characters of a record too large kept in its reject (the start, to find it by)
+KEPT_OF_A_LARGE_RECORD = 200
 
 OPS_DDL = """
 create schema if not exists ops;
@@ -150,10 +161,15 @@ class WarehouseFault(TTWError):
 
 @contextmanager
 def warehouse_faults(source: str) -> Iterator[None]:
-    """A failure of the warehouse itself (``psycopg.OperationalError``) in the block, raised
-    as one :class:`WarehouseFault` naming ``source``."""
+    """A failure of the warehouse itself (``psycopg.OperationalError``: connection lost, disk
+    full, shut down) in the block, raised as one :class:`WarehouseFault` naming ``source``. A
+    server limit the content passes (SQLSTATE class 54) is the content's: a :class:`CopyDataError`."""
     try:
         yield
+    except psycopg.errors.ProgramLimitExceeded as exc:
+        # a limit of the server the content passes (a row or field too large, SQLSTATE 54xxx):
+        # the delivery's problem, not the warehouse's; running again would fail the same way
+        raise CopyDataError(f"{source}: {_copy_error(exc)}") from None
     except psycopg.OperationalError as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise WarehouseFault(
@@ -312,16 +328,22 @@ def copy_csv_file(
     """
     newlines = 0
     last = b"\n"
+    run = 0  # bytes since the last line end
     digest = hashlib.sha256()
 
     def chunks() -> Iterator[bytes]:
-        nonlocal newlines, last
+        nonlocal newlines, last, run
         with path.open("rb") as handle:
             digest.update(handle.read(skip_bytes))
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
                 newlines += chunk.count(b"\n")
                 last = chunk[-1:]
+                longest, run = _longest_line(chunk, run)
+                if longest > MAX_RECORD_CHARS:
+                    raise CopyDataError(f"{path}: a line longer than {MAX_RECORD_CHARS:,} bytes")
+                if encoding == "GB18030" and _utf8_line(chunk):
+                    raise CopyDataError(f"{path}: a UTF-8 line in a GB18030 file")
                 yield chunk
 
     def records_in_file(copied: int) -> int:
@@ -353,6 +375,39 @@ def copy_csv_file(
         )
 
 
+_LINE_END = re.compile(rb"[\r\n]")
+
+
+def _longest_line(chunk: bytes, run: int) -> tuple[int, int]:
+    """(the longest line seen in ``chunk`` with the ``run`` of bytes carried into it, the run
+    carried out of it), in bytes. Lines inside a chunk are shorter than it: only those that
+    cross its edges are measured, unless the limit is lowered below a chunk."""
+    first = _LINE_END.search(chunk)
+    if first is None:
+        return run + len(chunk), run + len(chunk)
+    end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+    longest = run + first.start()
+    if len(chunk) > MAX_RECORD_CHARS:
+        longest = max(longest, *map(len, _LINE_END.split(chunk[first.end() : end])))
+    return longest, len(chunk) - end - 1
+
+
+def _utf8_line(chunk: bytes) -> bool:
+    """Whether a GB18030 file's chunk holds a line that is UTF-8 text (GB18030 decodes almost
+    any bytes, so UTF-8 lines in it would load as the wrong characters; Chinese GB18030 text
+    is practically never valid UTF-8)."""
+    if chunk.isascii():
+        return False
+    for line in chunk.split(b"\n"):
+        if not line.isascii():
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            return True
+    return False
+
+
 def _csv_text(raw: io.BufferedReader, encoding: str, errors: str) -> io.TextIOWrapper:
     csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
     codec = "gb18030" if encoding == "GB18030" else "utf-8"
@@ -370,15 +425,47 @@ _UNDECODED = re.compile("[\udc80-\udcff]")
 
 
 def _record_problem(fields: list[str], columns: tuple[str, ...], encoding: str) -> tuple[str, str] | None:
-    """(rule, reason) for a record COPY would refuse, or None."""
+    """(rule, reason) for a record COPY would refuse, or None. In a GB18030 file, a record
+    whose text is UTF-8 is refused too: GB18030 would read it as other characters."""
     if len(fields) != len(columns):
         return "wrong_field_count", f"{len(fields)} fields, expected {len(columns)} ({', '.join(columns)})"
+    if encoding == "GB18030" and _is_utf8("".join(fields)):
+        return "invalid_encoding", "the record's text is UTF-8, not GB18030 text as the file began: mixed encodings"
     for column, value in zip(columns, fields, strict=True):
         if _UNDECODED.search(value):
             return "invalid_encoding", f"column {column} holds bytes that are not {encoding} text"
         if "\x00" in value:
             return "nul_byte", f"column {column} holds a NUL byte, which text cannot hold"
     return None
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether text read as GB18030 was UTF-8 bytes (and not plain ASCII)."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("gb18030", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
+def _lines(text: io.TextIOWrapper, oversized: dict[int, tuple[int, str]]) -> Iterator[str]:
+    """The lines of ``text``, their ends kept. A line longer than ``MAX_RECORD_CHARS`` is
+    read past, never held whole: it is given as an empty line, and its number, length and
+    first characters are put in ``oversized``."""
+    number = 0
+    while line := text.readline(MAX_RECORD_CHARS + 1):
+        number += 1
+        if len(line) <= MAX_RECORD_CHARS or line.endswith(("\n", "\r")):
+            yield line
+            continue
+        start, size = line[:KEPT_OF_A_LARGE_RECORD], len(line)
+        while line and not line.endswith(("\n", "\r")):
+            line = text.readline(CHUNK)
+            size += len(line)
+        oversized[number] = (size - len(line) + len(line.rstrip("\r\n")), start)
+        yield "\n"
 
 
 def _printable(value: str) -> str:
@@ -414,20 +501,31 @@ def copy_csv_records(
         handle.seek(max(0, size - 1))
         ends_with_newline = handle.read(1) == b"\n"
     rejected: list[RejectedRow] = []
+    oversized: dict[int, tuple[int, str]] = {}  # line -> (characters, the first of them)
     good = 0
 
     def records() -> Iterator[list[str]]:
         nonlocal good
         with path.open("rb") as raw:
             raw.read(skip_bytes)
-            reader = csv.reader(_csv_text(raw, encoding, "surrogateescape"))
+            reader = csv.reader(_lines(_csv_text(raw, encoding, "surrogateescape"), oversized))
             next(reader, None)  # the header, already mapped to ``columns``
             line, number = reader.line_num, 0
             try:
                 for fields in reader:
                     number += 1
                     start, line = line + 1, reader.line_num
-                    problem = _record_problem(fields, columns, encoding)
+                    large = oversized and [n for n in range(start, line + 1) if n in oversized]
+                    if large:
+                        size, head = oversized[large[0]]
+                        problem = (
+                            "record_too_large",
+                            f"line {large[0]} holds {size:,} characters, more than the {MAX_RECORD_CHARS:,} a record"
+                            f" may hold (only its first {KEPT_OF_A_LARGE_RECORD} are kept)",
+                        )
+                        fields = [head]
+                    else:
+                        problem = _record_problem(fields, columns, encoding)
                     if problem is None:
                         good += 1
                         yield [*fields, str(number)]

@@ -13,6 +13,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,22 +85,36 @@ class CsvLayout:
 def detect_encoding(head: bytes) -> tuple[str, int] | None:
     """(PostgreSQL encoding name, BOM length) for the first bytes of a file, or None.
 
-    UTF-8 with BOM, then UTF-8 (strict on the sample), else GB18030 — the encodings the
-    registry is known to export.
+    A UTF-8 byte-order mark says UTF-8. Otherwise the first line that is not plain ASCII
+    decides: UTF-8 if it decodes as UTF-8, else GB18030 if it decodes as that (the encodings
+    the registry is known to export); all ASCII is UTF-8. A line further on in another
+    encoding is the loader's to reject, by line.
     """
     if head.startswith(codecs.BOM_UTF8):
         return "UTF8", len(codecs.BOM_UTF8)
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "UTF8", 0
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=False)
-    except UnicodeDecodeError:
+    lines = _LINE_END.split(head)
+    for number, line in enumerate(lines, start=1):
+        if line.isascii():
+            continue
+        whole = number < len(lines)  # the last line may be cut by the sniff
+        for codec, name in (("utf-8", "UTF8"), ("gb18030", "GB18030")):
+            try:
+                codecs.getincrementaldecoder(codec)().decode(line, final=whole)
+            except UnicodeDecodeError:
+                continue
+            return name, 0
         return None
-    return "GB18030", 0
+    return "UTF8", 0
+
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+# the characters of a header cell an error message shows (a cell may be a whole line of content)
+CELL_SHOWN = 40
+
+
+def shown_cell(cell: str) -> str:
+    """A header cell as an error message quotes it: its first characters only."""
+    return repr(cell if len(cell) <= CELL_SHOWN else cell[:CELL_SHOWN] + "…")
 
 
 def map_header(
@@ -119,8 +134,9 @@ def map_header(
         name = cell.strip().replace("（", "(").replace("）", ")")
         if name not in by_name:
             raise TTWError(
-                f"{path}: header column {position} {cell!r} is not a {'contract registry' if labels else 'known'} "
-                f"column (expected a name such as {known[0]}{' or a label such as 合同登记编号' if labels else ''})"
+                f"{path}: header column {position} {shown_cell(cell)} is not a"
+                f" {'contract registry' if labels else 'known'} column (expected a name such as {known[0]}"
+                f"{' or a label such as 合同登记编号' if labels else ''})"
             )
         mapped.append(by_name[name])
     duplicated = sorted({c for c in mapped if mapped.count(c) > 1})
@@ -141,6 +157,7 @@ def read_csv_layout(
     labels: dict[str, str] = LABELS,
 ) -> CsvLayout:
     """Inspect a CSV export: encoding and header mapping. The file is not read past 1 MiB.
+    Lines may end in CR LF, LF or CR.
 
     Registry exports by default; another source names its ``known`` and ``required`` columns
     and its ``labels`` (none: canonical English names only).
@@ -157,7 +174,10 @@ def read_csv_layout(
         raise TTWError(f"{path}: not UTF-8 or GB18030 text")
     encoding, bom = detected
     text = head[bom:].decode("utf-8" if encoding == "UTF8" else "gb18030", errors="replace")
-    header = next(csv.reader(io.StringIO(text)))
+    try:  # newline="": lines may end in CR LF, LF or a lone CR (classic Mac OS)
+        header = next(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise TTWError(f"{path}: line 1: the header cannot be read as CSV ({exc})") from None
     columns = map_header(path, header, known=known, required=required, labels=labels)
     return CsvLayout(path=path, encoding=encoding, bom_bytes=bom, columns=columns)
 

@@ -8,7 +8,9 @@ into `raw.center_roster`, then the centers' annual report workbooks
 against the roster in force that year. A file already loaded is skipped; when nothing
 new landed no asset event is sent. An unreadable workbook fails the run (no retries)
 with the file, sheet and cell named, after the good files are loaded; a workbook with a
-missing sheet still loads and the gap is kept in `ops.load_rejects`.
+missing sheet still loads and the gap is kept in `ops.load_rejects`. A file is taken once
+it has been unchanged for `TTW_SETTLE_SECONDS` (default 30 s) or has `NAME.done` beside
+it; one still being written waits for the next run.
 
 Params: `year` loads only that year's roster and reports (a backfill or a late
 re-delivery); `landing_dir` reads `centers/` and `reports/` under another folder.
@@ -42,17 +44,18 @@ def ingest_center_reports():
 
         from ttw.dagkit import ingest_outcome
         from ttw.ingest import ingest_centers, ingest_reports
-        from ttw.pipeline import landed_files
+        from ttw.pipeline import in_period
         from ttw.settings import get_settings
         from ttw.warehouse import target_from_airflow
 
         params = params or {}
-        landing = Path(params["landing_dir"]) if params.get("landing_dir") else get_settings().landing_dir
+        settings = get_settings()
+        landing = Path(params["landing_dir"]) if params.get("landing_dir") else settings.landing_dir
         target = target_from_airflow()
-        year = params.get("year")
+        year, settle = params.get("year"), settings.settle_seconds
         reports = {
-            "centers": ingest_centers(target, landed_files(landing / "centers", "centers", year)),
-            "reports": ingest_reports(target, landed_files(landing / "reports", "reports", year)),
+            "centers": ingest_centers(target, [landing / "centers"], settle=settle, only=in_period("centers", year)),
+            "reports": ingest_reports(target, [landing / "reports"], settle=settle, only=in_period("reports", year)),
         }
         return ingest_outcome(reports, str(landing))
 

@@ -7,7 +7,10 @@ batch per file. A file already loaded (same SHA-256) is skipped, so re-running i
 when nothing new landed the task is skipped and no asset event is sent. A bad file fails
 the run (without retries: it will not mend itself) with a message naming the file and
 line; the other files are loaded and their asset event sent first, so the build does not
-wait for the fix.
+wait for the fix. A file is taken once it has been unchanged for `TTW_SETTLE_SECONDS`
+(default 30 s) or has `NAME.done` beside it; one still being written waits for the next
+run. Links out of the folder are refused and fail the run; anything else that is not a
+delivery (a FIFO, a file named like no export) is listed by name and never read.
 
 Params: `month` (YYYYMM, or YYYY for a whole year) loads only that period's exports, for
 a backfill or a re-delivery; `landing_dir` reads another folder.
@@ -41,14 +44,20 @@ def ingest_contract_registry():
 
         from ttw.dagkit import ingest_outcome
         from ttw.ingest import ingest_contracts
-        from ttw.pipeline import landed_files
+        from ttw.pipeline import in_period
         from ttw.settings import get_settings
         from ttw.warehouse import target_from_airflow
 
         params = params or {}
-        landing = Path(params["landing_dir"]) if params.get("landing_dir") else get_settings().landing_dir / "contracts"
-        files = landed_files(landing, "contracts", params.get("month"))
-        return ingest_outcome({"contracts": ingest_contracts(target_from_airflow(), files)}, str(landing))
+        settings = get_settings()
+        landing = Path(params["landing_dir"]) if params.get("landing_dir") else settings.landing_dir / "contracts"
+        report = ingest_contracts(
+            target_from_airflow(),
+            [landing],
+            settle=settings.settle_seconds,
+            only=in_period("contracts", params.get("month")),
+        )
+        return ingest_outcome({"contracts": report}, str(landing))
 
     @task
     def fail_on_rejected_files(outcome: dict) -> None:

@@ -25,6 +25,8 @@ os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(PROJECT_ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(PROJECT_ROOT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+# the DAGs take a landed file once unchanged for TTW_SETTLE_SECONDS: the tests land files whole
+os.environ.setdefault("TTW_SETTLE_SECONDS", "0")
 
 SAMPLE_CONTRACTS = PROJECT_ROOT / "plugins" / "ttw" / "samples" / "contracts_sample.csv"
 

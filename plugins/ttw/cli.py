@@ -1,7 +1,8 @@
 """The ``ttw`` command line: a thin shell over the package.
 
 User errors (:class:`ttw.errors.TTWError`) print one clear line and exit 1, without a
-traceback.
+traceback. Console markup is off: file names, header cells and every other text that comes
+from outside print exactly as they are; the few styled labels escape what they frame.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ttw.errors import TTWError
@@ -40,8 +42,14 @@ report_app = typer.Typer(help="Self-contained HTML reports from the published ma
 app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
+
+
+def labelled(console: Console, label: str, text: str) -> None:
+    """One line: ``label`` as console markup (a style), then ``text`` exactly as it is."""
+    console.print(f"{label} {escape(text)}", markup=True, highlight=False, soft_wrap=True)
+
 
 # --- warehouse ------------------------------------------------------------------------
 
@@ -212,7 +220,7 @@ def platform_serve_cmd(
     except ValueError:
         loopback = host == "localhost"
     if not loopback:
-        err.print(f"[yellow]warning:[/yellow] serving on {host}, reachable from other machines", soft_wrap=True)
+        labelled(err, "[yellow]warning:[/yellow]", f"serving on {host}, reachable from other machines")
     out.print(f"serving {data} on {server.base_url} (Ctrl-C stops)", soft_wrap=True)
     if made_up:  # a token given by the user is never printed
         out.print(f"bearer token (made up for this run): {token}", soft_wrap=True)
@@ -497,26 +505,49 @@ def bench_dags_cmd(
 
 # --- pipeline steps -------------------------------------------------------------------
 
+SETTLE = Annotated[
+    float,
+    typer.Option(
+        "--settle",
+        metavar="SECONDS",
+        help="Take a file only once unchanged this long, or with NAME.done beside it (the DAGs: TTW_SETTLE_SECONDS).",
+    ),
+]
+
 
 @ingest_app.command("contracts")
 def ingest_contracts_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Export files (contracts_YYYYMM.csv) or folders of them.")],
+    settle: SETTLE = 0.0,
 ) -> None:
     """Load contract registry exports into raw.registry_contracts, one atomic batch per file."""
     from ttw.ingest import ingest_contracts
     from ttw.warehouse import ensure_warehouse
 
-    _print_ingest(ingest_contracts(ensure_warehouse(get_settings()), paths))
+    _print_ingest(ingest_contracts(ensure_warehouse(get_settings()), paths, settle=settle))
 
 
 def _print_ingest(report) -> None:
     for batch in report.batches:
         out.print(batch.summary, soft_wrap=True)
+    for note in report.notes:
+        out.print(note, soft_wrap=True)
     for problem in report.problems:
-        err.print(f"[yellow]kept in ops.load_rejects:[/yellow] {problem}", soft_wrap=True)
+        labelled(err, "[yellow]kept in ops.load_rejects:[/yellow]", problem)
     for message in report.errors:
-        err.print(f"[red]error:[/red] {message}", soft_wrap=True)
-    out.print(f"{len(report.batches)} files, {report.rows_loaded} rows loaded, {len(report.errors)} files failed")
+        labelled(err, "[red]error:[/red]", message)
+    landing = report.landing
+    set_aside = [
+        (len(landing.waiting), "waiting"),
+        (len(landing.not_regular), "skipped (not regular files)"),
+        (len(landing.refused), "links refused"),
+        (len(landing.not_deliveries), "not deliveries"),
+    ]
+    out.print(
+        f"{len(report.batches)} files, {report.rows_loaded} rows loaded, {len(report.errors)} files failed"
+        + "".join(f", {n} {what}" for n, what in set_aside if n),
+        soft_wrap=True,
+    )
     if not report.ok:
         raise typer.Exit(1)
 
@@ -524,23 +555,25 @@ def _print_ingest(report) -> None:
 @ingest_app.command("centers")
 def ingest_centers_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Rosters (centers_YYYY.csv) or folders of them.")],
+    settle: SETTLE = 0.0,
 ) -> None:
     """Load center rosters into raw.center_roster, one atomic batch per file."""
     from ttw.ingest import ingest_centers
     from ttw.warehouse import ensure_warehouse
 
-    _print_ingest(ingest_centers(ensure_warehouse(get_settings()), paths))
+    _print_ingest(ingest_centers(ensure_warehouse(get_settings()), paths, settle=settle))
 
 
 @ingest_app.command("reports")
 def ingest_reports_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Report workbooks (年度报告_*.xlsx) or folders of them.")],
+    settle: SETTLE = 0.0,
 ) -> None:
     """Load annual report workbooks (read by label) into raw.report_*, one batch per workbook."""
     from ttw.ingest import ingest_reports
     from ttw.warehouse import ensure_warehouse
 
-    _print_ingest(ingest_reports(ensure_warehouse(get_settings()), paths))
+    _print_ingest(ingest_reports(ensure_warehouse(get_settings()), paths, settle=settle))
 
 
 @ingest_app.command("platform")
@@ -760,7 +793,7 @@ def run_dag_cmd(
     if not outcome.succeeded:
         failed = ", ".join(outcome.failed_tasks) or "none recorded"
         raise TTWError(f"DAG {dag_id} ended {outcome.state} (failed tasks: {failed}); see the task logs above")
-    out.print(f"DAG {outcome.dag_id}: [green]{outcome.state}[/green] ({outcome.run_id})")
+    out.print(f"DAG {outcome.dag_id}: {outcome.state} ({outcome.run_id})", soft_wrap=True)
 
 
 # --- demo -----------------------------------------------------------------------------
@@ -807,7 +840,7 @@ def demo_cmd(
     notes = [
         f"evaluation:  {settings.out_dir / 'evaluation' / str(year)} (workbooks, CSV, report/centers_{year}.html)",
         f"data docs:   {settings.out_dir / 'data_docs' / 'index.html'}",
-        "BI tools read schema [bold]marts[/bold] (role bi_reader after `ttw roles apply`); see README, BI access.",
+        "BI tools read schema marts (role bi_reader after `ttw roles apply`); see README, BI access.",
         f"connect:     ttw warehouse psql   (or: psql {target.display_url})",
         "Airflow UI:  make airflow   (`ttw airflow standalone`), then open http://127.0.0.1:8080",
         f"             user admin, password in {passwords}",
@@ -825,12 +858,12 @@ def main() -> None:
     try:
         app()
     except TTWError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True, markup=True)
+        labelled(err, "[red]error:[/red]", str(exc))
         sys.exit(1)
     except psycopg.Error as exc:
         # a database refusal (permissions, lost connection) is the user's to act on: one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        err.print(f"[red]database error:[/red] {first}", highlight=False, soft_wrap=True)
+        labelled(err, "[red]database error:[/red]", first)
         sys.exit(1)
 
 

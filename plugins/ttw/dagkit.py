@@ -72,6 +72,8 @@ def ingest_outcome(reports: dict[str, IngestReport], where: str) -> dict[str, An
             log.info(batch.summary)
         for problem in report.problems:
             log.warning("kept in ops.load_rejects: %s", problem)
+        for note in report.notes:  # waiting, skipped, not a delivery: each by name
+            log.warning("%s", note)
     errors = [message for report in reports.values() for message in report.errors]
     if not errors and all(batch.skipped for report in reports.values() for batch in report.batches):
         raise AirflowSkipException(f"nothing new in {where}")

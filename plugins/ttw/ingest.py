@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import multiprocessing
 import os
+import stat
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from psycopg import sql
@@ -28,13 +32,38 @@ REPORT_PLANS = load.RawTable("raw", "report_plans", ("text", "cell"))
 REPORT_TABLES = (REPORT_FIELDS, REPORT_INDICATORS, REPORT_ACHIEVEMENTS, REPORT_PLANS)
 
 
+# a file NAME.done beside a delivery NAME says the delivery is complete: it is taken at once
+MARKER = ".done"
+
+
+@dataclass
+class Landing:
+    """What a look at the delivery paths found: the files to load, and all it set aside, by
+    name. ``errors`` and ``notes`` say it in a line per path."""
+
+    files: list[Path] = field(default_factory=list)
+    refused: list[Path] = field(default_factory=list)  # links leading out of their folder: never followed
+    not_regular: list[Path] = field(default_factory=list)  # FIFOs, sockets, devices, folders: never opened
+    waiting: list[Path] = field(default_factory=list)  # still being written: the next run takes them
+    not_deliveries: list[Path] = field(default_factory=list)  # named like no delivery: never read
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
 @dataclass
 class IngestReport:
-    """What one ingest call did: a result per loaded or skipped file, an error per failed file."""
+    """What one ingest call did: a result per loaded or skipped file, an error per failed file,
+    and what the landing folder held that was not loaded (see :class:`Landing`)."""
 
     batches: list[load.BatchResult] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)  # files that could not be loaded at all
+    errors: list[str] = field(default_factory=list)  # files that could not be loaded at all, links refused
     problems: list[str] = field(default_factory=list)  # loaded, with parts kept in ops.load_rejects
+    landing: Landing = field(default_factory=Landing)
+    notes: list[str] = field(default_factory=list)  # set aside, not errors: waiting, skipped, not a delivery
+
+    @classmethod
+    def of(cls, landing: Landing) -> IngestReport:
+        return cls(errors=list(landing.errors), landing=landing, notes=list(landing.notes))
 
     def add(self, batch: load.BatchResult) -> None:
         self.batches.append(batch)
@@ -80,16 +109,81 @@ def ensure_raw_tables(target: Target) -> None:
 
 
 def deliveries(paths: Iterable[Path], *patterns: str) -> list[Path]:
-    """Files as given, folders expanded (recursively) to the files matching ``patterns``, in name order."""
-    found: list[Path] = []
+    """The delivery files among ``paths`` (see :func:`scan_deliveries`), in name order."""
+    return scan_deliveries(paths, patterns).files
+
+
+def _entries(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
+    """(path, the folder it must stay in) for each file given, and for everything under each
+    folder given (recursively; links to folders are not descended), in name order."""
+    found: list[tuple[Path, Path]] = []
     for path in paths:
-        if path.is_dir():
-            found.extend(
-                sorted((f for pattern in patterns for f in path.rglob(pattern)), key=lambda f: (f.name, str(f)))
+        if not path.is_dir():
+            found.append((path, path.parent))
+            continue
+        for folder, dirs, files in os.walk(path):
+            found.extend((Path(folder, name), path) for name in files)
+            found.extend((Path(folder, name), path) for name in dirs if Path(folder, name).is_symlink())
+    return sorted(found, key=lambda entry: (entry[0].name, str(entry[0])))
+
+
+_KINDS = {stat.S_ISFIFO: "a FIFO", stat.S_ISSOCK: "a socket", stat.S_ISDIR: "a folder", stat.S_ISCHR: "a device"}
+
+
+def scan_deliveries(
+    paths: Iterable[Path],
+    patterns: Iterable[str],
+    *,
+    settle: float = 0,
+    only: Callable[[Path], bool] | None = None,
+) -> Landing:
+    """Look at delivery paths (files, or folders searched recursively) without reading a file.
+
+    A delivery is a regular file named like one of ``patterns`` (and, with ``only``, one it
+    accepts), staying inside the folder it was found in (a named file: its own folder). Set
+    aside, each by name: a link leading out of that folder (refused, an error); anything not
+    a regular file, such as a FIFO (skipped); with ``settle`` seconds, a delivery modified
+    more recently than that, unless ``NAME.done`` is beside it (waiting: the next run takes
+    it); and a file named like no delivery (not a delivery, never read; a marker is not
+    listed). A path that cannot be looked at is left to the loader, which says why.
+    """
+    patterns = tuple(patterns)
+    landing = Landing()
+    now = time.time()
+    for path, root in _entries(paths):
+        if not path.exists() and not path.is_symlink():  # a path given that is not there
+            landing.files.append(path)
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+            landing.refused.append(path)
+            landing.errors.append(f"refused: {path} is a link to outside {root}")
+            continue
+        if not any(fnmatchcase(path.name, p) for p in patterns):
+            marker = path.name.endswith(MARKER) and any(fnmatchcase(path.name[: -len(MARKER)], p) for p in patterns)
+            if not marker and not path.is_dir():
+                landing.not_deliveries.append(path)
+                landing.notes.append(f"not a delivery: {path}")
+            continue
+        if only is not None and not only(path):
+            continue
+        try:
+            mode, modified = path.stat().st_mode, path.stat().st_mtime
+        except OSError:
+            landing.files.append(path)
+            continue
+        if not stat.S_ISREG(mode):
+            kind = next((k for test, k in _KINDS.items() if test(mode)), "a special file")
+            landing.not_regular.append(path)
+            landing.notes.append(f"skipped: {path} is not a regular file ({kind})")
+        elif now - modified < settle and not path.with_name(path.name + MARKER).exists():
+            landing.waiting.append(path)
+            landing.notes.append(
+                f"waiting: {path} (modified {now - modified:.0f} s ago; taken once unchanged for {settle:g} s,"
+                f" or when {path.name}{MARKER} is beside it)"
             )
         else:
-            found.append(path)
-    return found
+            landing.files.append(path)
+    return landing
 
 
 def _load_contract_file(conn, path: Path) -> load.BatchResult:
@@ -128,20 +222,29 @@ def _copy_csv(conn, table: load.RawTable, family: str, layout: registry.CsvLayou
     )
 
 
+# what reading a file may raise besides a TTWError: the file's fault, never a reason to stop
+UNREADABLE = (csv.Error, OSError, UnicodeError, ValueError)
+
+
 def _load_each(
     conn, report: IngestReport, family: str, paths: list[Path], load_one: Callable[[Path], load.BatchResult]
 ) -> None:
-    """Load files one by one: a file at fault is kept in ops.load_rejects with why and the others
-    still load; a failure of the warehouse stops the run (the rest waits for the rerun)."""
+    """Load files one by one: a file at fault (whatever its reader raised) is kept in
+    ops.load_rejects with why and the others still load; a failure of the warehouse stops the
+    run (the rest waits for the rerun)."""
     for path in paths:
         try:
             try:
                 report.add(load_one(path))
+                continue
             except load.WarehouseFault:
                 raise
             except TTWError as exc:
-                load.record_file_reject(conn, family, path, "file_rejected", str(exc))
-                report.errors.append(str(exc))
+                reason = str(exc)
+            except UNREADABLE as exc:
+                reason = f"{path}: the file cannot be read ({type(exc).__name__}: {exc})"
+            load.record_file_reject(conn, family, path, "file_rejected", reason)
+            report.errors.append(reason)
         except load.WarehouseFault as exc:
             report.errors.append(str(exc))
             return
@@ -152,29 +255,33 @@ def _load_roster(conn, path: Path) -> load.BatchResult:
     return _copy_csv(conn, CENTER_ROSTER, "center_roster", layout)
 
 
-def ingest_contracts(target: Target, paths: Iterable[Path]) -> IngestReport:
-    """Load contract registry exports (CSV or xlsx); a bad file is reported and the others still load."""
-    report = IngestReport()
+def ingest_contracts(
+    target: Target, paths: Iterable[Path], *, settle: float = 0, only: Callable[[Path], bool] | None = None
+) -> IngestReport:
+    """Load contract registry exports (CSV or workbooks); a bad file is reported and the others
+    still load. ``settle`` and ``only``: see :func:`scan_deliveries`."""
+    found = scan_deliveries(paths, registry.PATTERNS, settle=settle, only=only)
+    report = IngestReport.of(found)
     # autocommit: each file's batch transaction is a real commit (see load.copy_csv_file)
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, REGISTRY_CONTRACTS)
-        files = deliveries(paths, *registry.PATTERNS)
-        _load_each(conn, report, "registry_contracts", files, lambda path: _load_contract_file(conn, path))
+        _load_each(conn, report, "registry_contracts", found.files, lambda path: _load_contract_file(conn, path))
         if report.rows_loaded and not conn.closed:
             load.analyze(conn, [REGISTRY_CONTRACTS.ident])
     return report
 
 
-def ingest_centers(target: Target, paths: Iterable[Path]) -> IngestReport:
+def ingest_centers(
+    target: Target, paths: Iterable[Path], *, settle: float = 0, only: Callable[[Path], bool] | None = None
+) -> IngestReport:
     """Load center rosters (centers_YYYY.csv, canonical headers) into raw.center_roster."""
-    report = IngestReport()
+    found = scan_deliveries(paths, ("centers_*.csv",), settle=settle, only=only)
+    report = IngestReport.of(found)
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, CENTER_ROSTER)
-        _load_each(
-            conn, report, "center_roster", deliveries(paths, "centers_*.csv"), lambda path: _load_roster(conn, path)
-        )
+        _load_each(conn, report, "center_roster", found.files, lambda path: _load_roster(conn, path))
         if report.rows_loaded and not conn.closed:
             load.analyze(conn, [CENTER_ROSTER.ident])
     return report
@@ -216,15 +323,24 @@ def read_workbooks(
             yield from pool.map(_read_workbook, window, chunksize=REPORTS_PER_TASK)
 
 
-def ingest_reports(target: Target, paths: Iterable[Path], *, workers: int | None = None) -> IngestReport:
+def ingest_reports(
+    target: Target,
+    paths: Iterable[Path],
+    *,
+    workers: int | None = None,
+    settle: float = 0,
+    only: Callable[[Path], bool] | None = None,
+) -> IngestReport:
     """Load annual report workbooks, one batch each, in file order; a missing sheet is kept
-    in ops.load_rejects. ``workers``: processes that read the workbooks (default: one per core)."""
-    report = IngestReport()
+    in ops.load_rejects. ``workers``: processes that read the workbooks (default: one per core);
+    ``settle`` and ``only``: see :func:`scan_deliveries`."""
+    found = scan_deliveries(paths, reports.PATTERNS, settle=settle, only=only)
+    report = IngestReport.of(found)
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         for table in REPORT_TABLES:
             load.ensure_raw_table(conn, table)
-        for path, content_hash, workbook, error in read_workbooks(deliveries(paths, *reports.PATTERNS), workers):
+        for path, content_hash, workbook, error in read_workbooks(found.files, workers):
             try:
                 if workbook is None:
                     load.record_file_reject(conn, "center_reports", path, "unreadable_file", error)
@@ -246,6 +362,10 @@ def ingest_reports(target: Target, paths: Iterable[Path], *, workers: int | None
             except load.WarehouseFault as exc:
                 report.errors.append(str(exc))
                 break
+            except load.CopyDataError as exc:  # a server limit the workbook passes: its own fault
+                load.record_file_reject(conn, "center_reports", path, "file_rejected", str(exc))
+                report.errors.append(str(exc))
+                continue
             report.batches.append(batch)
             report.problems.extend(f"{path}: {reason}" for _, reason, _ in workbook.problems)
         if report.rows_loaded and not conn.closed:

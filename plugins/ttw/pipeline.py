@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ttw.extract import registry, reports
 from ttw.ingest import (
+    MARKER,
     IngestReport,
     deliveries,
     ingest_centers,
@@ -51,15 +53,21 @@ LANDING = {
 }
 
 
+def in_period(family: str, period: str | None) -> Callable[[Path], bool] | None:
+    """Whether a delivery's name is of ``period`` (a month YYYYMM for contracts, a year YYYY
+    for rosters and reports; a year also picks every month of it for contracts); None: any."""
+    if period is None:
+        return None
+    period_of = LANDING[family][2]
+    return lambda path: bool((m := period_of.search(path.name)) and m.group(1).startswith(period))
+
+
 def landed_files(folder: Path, family: str, period: str | None = None) -> list[Path]:
     """The family's delivery files in a landing folder, only those of ``period`` when given
-    (a month YYYYMM for contracts, a year YYYY for rosters and reports; a year also picks
-    every month of it for contracts)."""
-    _, patterns, period_of = LANDING[family]
-    files = deliveries([folder], *patterns)
-    if period is None:
-        return files
-    return [f for f in files if (m := period_of.search(f.name)) and m.group(1).startswith(period)]
+    (see :func:`in_period`)."""
+    files = deliveries([folder], *LANDING[family][1])
+    keep = in_period(family, period)
+    return files if keep is None else [f for f in files if keep(f)]
 
 
 def registry_months(root: Path) -> dict[str, list[Path]]:
@@ -72,7 +80,8 @@ def registry_months(root: Path) -> dict[str, list[Path]]:
 
 
 def land_dataset(root: Path, landing: Path) -> dict[str, int]:
-    """Copy a generated dataset's files into the landing folders, as upstream delivers them."""
+    """Copy a generated dataset's files into the landing folders, as upstream delivers them:
+    each file, then its marker ``NAME.done`` (it is complete: an ingest need not wait for it)."""
     import shutil
 
     sources = {"contracts": root / "registry", "centers": root / "centers", "reports": root / "reports"}
@@ -83,6 +92,7 @@ def land_dataset(root: Path, landing: Path) -> dict[str, int]:
         files = landed_files(source, family)
         for path in files:
             shutil.copy2(path, folder / path.name)
+            (folder / f"{path.name}{MARKER}").touch()
         copied[family] = len(files)
     return copied
 

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     loader_password: str | None = Field(default=None, description="Password of role ttw_loader (unset: NOLOGIN).")
     transform_password: str | None = Field(default=None, description="Password of role ttw_transform (unset: NOLOGIN).")
     bi_reader_password: str | None = Field(default=None, description="Password of role bi_reader (unset: NOLOGIN).")
+    settle_seconds: float = Field(
+        default=30.0,
+        description="The DAGs take a landed file once unchanged this long, or with NAME.done beside it "
+        "(`ttw ingest --settle`, default 0).",
+    )
     project_dir: Path = Field(
         default=PROJECT_ROOT,
         description="The checkout holding dags/, dbt_project/ and expectations/ (needed when ttw is installed "

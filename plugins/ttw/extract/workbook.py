@@ -274,7 +274,9 @@ def _has_formula(archive: zipfile.ZipFile, part: str) -> bool:
     with archive.open(part) as stream:
         tail = b""
         while chunk := stream.read(CHUNK):
-            if _FORMULA.search(tail + chunk):
+            window = tail + chunk
+            # a substring test first (fast), the pattern only where it may match
+            if (b"<f" in window or b":f" in window) and _FORMULA.search(window):
                 return True
             tail = chunk[-32:]
     return False

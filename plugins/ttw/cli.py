@@ -323,11 +323,13 @@ def bench_load_cmd(
     runs: Annotated[int, typer.Option(help="Runs per method (alternating); medians are reported.")] = 3,
     file: Annotated[Path | None, typer.Option(help="Use this UTF-8 contracts CSV instead of generating one.")] = None,
     skip_to_sql: Annotated[bool, typer.Option("--skip-to-sql", help="Leave pandas.to_sql out (slow).")] = False,
+    skip_xlsx: Annotated[bool, typer.Option("--skip-xlsx", help="Leave the xlsx export of the rows out.")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
-    """A contracts CSV through `ttw ingest contracts` beside psql \\copy and pandas.to_sql (same table)."""
+    """A contracts CSV through `ttw ingest contracts` beside psql \\copy and pandas.to_sql (same table);
+    the same rows as xlsx, read by python-calamine and by the previous openpyxl reader."""
 
-    from ttw.bench.load import make_contracts_csv, run
+    from ttw.bench.load import XLSX_METHODS, make_contracts_csv, run
     from ttw.warehouse import ensure_warehouse
 
     settings = get_settings()
@@ -339,6 +341,7 @@ def bench_load_cmd(
             out.print(f"writing {rows} rows to {file} ...")
             make_contracts_csv(file, rows)
     methods = ("ttw", "psql \\copy") if skip_to_sql else ("ttw", "psql \\copy", "pandas.to_sql")
+    methods += () if skip_xlsx else XLSX_METHODS
     figures = run(target, file, runs, methods)
     table = Table(
         title=f"ttw bench load --rows {figures['file']['rows']} --runs {runs} ({figures['file']['megabytes']} MB)"

@@ -8,6 +8,12 @@ defaults and index) of a scratch database ``ttw_bench`` three ways, alternating:
 - ``psql \\copy``: the PostgreSQL client's own COPY of the file;
 - ``pandas.to_sql``: ``read_csv`` then ``DataFrame.to_sql`` through SQLAlchemy.
 
+and the same rows as an xlsx export (written once beside the CSV, by openpyxl) two ways:
+
+- ``ttw xlsx``: the project's loader on the workbook (python-calamine reads the cells);
+- ``openpyxl xlsx``: the same loader with the reader it had before, openpyxl in read-only
+  mode (:func:`openpyxl_rows`, kept here only as the reference).
+
 The table is emptied before every run. Figures are medians over the runs.
 """
 
@@ -20,12 +26,15 @@ import random
 import statistics
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 from psycopg import sql
 
-from ttw.extract.registry import COLUMNS
+from ttw.extract import registry
+from ttw.extract.registry import COLUMNS, cell_text, map_header
 from ttw.ingest import ensure_raw_tables, ingest_contracts
 from ttw.warehouse import Target, connect, ensure_schemas, psql_path
 
@@ -59,6 +68,60 @@ def make_contracts_csv(path: Path, rows: int, seed: int = 42) -> Path:
             )
             writer.writerow([record[c] for c in COLUMNS])
     return path
+
+
+def make_contracts_xlsx(csv_path: Path, path: Path) -> Path:
+    """The rows of a contracts CSV as an xlsx export: one sheet, the header in row 1."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("合同登记")
+    with csv_path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.reader(handle):
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+def xlsx_of(path: Path) -> Path:
+    """The xlsx export of the same rows as the CSV at ``path``, written on first use."""
+    xlsx = path.with_suffix(".xlsx")
+    if not xlsx.exists():
+        make_contracts_xlsx(path, xlsx)
+    return xlsx
+
+
+def openpyxl_rows(path: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, list[str]]]]:
+    """The reader registry exports had before python-calamine: openpyxl in read-only mode,
+    first sheet, header in the first non-empty row (a reference for the benchmark only)."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    rows = book.worksheets[0].iter_rows(values_only=True)
+    header_row, header = next(
+        (n, [cell_text(v) for v in values]) for n, values in enumerate(rows, start=1) if any(values)
+    )
+    columns = map_header(path, [h for h in header if h])
+
+    def data() -> Iterator[tuple[int, list[str]]]:
+        for number, values in enumerate(rows, start=header_row + 1):
+            texts = [cell_text(v) for v in values]
+            if any(texts):
+                yield number - header_row, (texts + [""] * len(columns))[: len(columns)]
+        book.close()
+
+    return columns, data()
+
+
+@contextmanager
+def _reader(read) -> Iterator[None]:
+    """The loader with another workbook reader, for one timed run."""
+    kept = registry.read_xlsx_rows
+    registry.read_xlsx_rows = read
+    try:
+        yield
+    finally:
+        registry.read_xlsx_rows = kept
 
 
 def bench_target(target: Target, dbname: str = BENCH_DB) -> Target:
@@ -117,7 +180,23 @@ def run_to_sql(target: Target, path: Path) -> float:
     return elapsed
 
 
-METHODS = {"ttw": run_ttw, "psql \\copy": run_psql, "pandas.to_sql": run_to_sql}
+def run_ttw_xlsx(target: Target, path: Path) -> float:
+    return run_ttw(target, xlsx_of(path))
+
+
+def run_openpyxl_xlsx(target: Target, path: Path) -> float:
+    with _reader(openpyxl_rows):
+        return run_ttw(target, xlsx_of(path))
+
+
+METHODS = {
+    "ttw": run_ttw,
+    "psql \\copy": run_psql,
+    "pandas.to_sql": run_to_sql,
+    "ttw xlsx": run_ttw_xlsx,
+    "openpyxl xlsx": run_openpyxl_xlsx,
+}
+XLSX_METHODS = ("ttw xlsx", "openpyxl xlsx")
 
 
 def run(target: Target, path: Path, runs: int, methods: tuple[str, ...]) -> dict:
@@ -126,6 +205,8 @@ def run(target: Target, path: Path, runs: int, methods: tuple[str, ...]) -> dict
         rows = sum(1 for _ in handle) - 1  # the generated file has no newlines inside fields
     size = path.stat().st_size
     seconds: dict[str, list[float]] = {m: [] for m in methods}
+    # the file each method reads: the xlsx is written before any run is timed
+    sizes = {m: (xlsx_of(path) if m in XLSX_METHODS else path).stat().st_size for m in methods}
     for _ in range(runs):
         for method in methods:  # alternating, so drift hits every method alike
             _empty(scratch)
@@ -140,7 +221,7 @@ def run(target: Target, path: Path, runs: int, methods: tuple[str, ...]) -> dict
             "seconds": [round(x, 2) for x in s],
             "median_seconds": round(medians[m], 2),
             "rows_per_s": round(rows / medians[m]),
-            "mb_per_s": round(size / 1e6 / medians[m], 1),
+            "mb_per_s": round(sizes[m] / 1e6 / medians[m], 1),
         }
         for m, s in seconds.items()
     }
@@ -149,9 +230,14 @@ def run(target: Target, path: Path, runs: int, methods: tuple[str, ...]) -> dict
         ratios["ttw_rate_vs_psql_copy"] = round(medians["psql \\copy"] / medians["ttw"], 2)
     if "ttw" in medians and "pandas.to_sql" in medians:
         ratios["ttw_rate_vs_to_sql"] = round(medians["pandas.to_sql"] / medians["ttw"], 1)
+    if "ttw xlsx" in medians and "openpyxl xlsx" in medians:
+        ratios["xlsx_calamine_rate_vs_openpyxl"] = round(medians["openpyxl xlsx"] / medians["ttw xlsx"], 1)
+    if "ttw xlsx" in medians and "ttw" in medians:
+        ratios["xlsx_rate_vs_csv"] = round(medians["ttw"] / medians["ttw xlsx"], 2)
     return {
         "benchmark": "load",
         "file": {"rows": rows, "megabytes": round(size / 1e6, 1), "encoding": "UTF-8"},
+        "xlsx_megabytes": round(sizes["ttw xlsx"] / 1e6, 1) if "ttw xlsx" in sizes else None,
         "runs": runs,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "system": platform.platform()},
         "methods": figures,

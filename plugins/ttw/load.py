@@ -454,15 +454,28 @@ def _lines(text: io.TextIOWrapper, oversized: dict[int, tuple[int, str]]) -> Ite
     """The lines of ``text``, their ends kept. A line longer than ``MAX_RECORD_CHARS`` is
     read past, never held whole: it is given as an empty line, and its number, length and
     first characters are put in ``oversized``."""
+    pending = ""  # a character read past a line cut at its size, to start the next one
+
+    def line_of(size: int) -> str:
+        nonlocal pending
+        line, pending = pending, ""
+        if not line.endswith(("\n", "\r")):
+            line += text.readline(size)
+        if line.endswith("\r") and len(line) >= size:  # the size may have cut a CR LF in two
+            pending = text.read(1)
+            if pending == "\n":
+                line, pending = line + pending, ""
+        return line
+
     number = 0
-    while line := text.readline(MAX_RECORD_CHARS + 1):
+    while line := line_of(MAX_RECORD_CHARS + 1):
         number += 1
         if len(line) <= MAX_RECORD_CHARS or line.endswith(("\n", "\r")):
             yield line
             continue
         start, size = line[:KEPT_OF_A_LARGE_RECORD], len(line)
         while line and not line.endswith(("\n", "\r")):
-            line = text.readline(CHUNK)
+            line = line_of(CHUNK)
             size += len(line)
         oversized[number] = (size - len(line) + len(line.rstrip("\r\n")), start)
         yield "\n"

@@ -98,7 +98,8 @@ def test_a_record_larger_than_the_limit_is_rejected_as_a_record_and_the_rest_loa
     folder = good_export.parent
     huge = folder / "contracts_202402.csv"
     lines = csv_text(ROWS[:5], "\n").encode("utf-8")
-    lines += b"A" * (3 << 20) + b"\n"  # one line of 3 MiB: no field separator, no quote
+    # one line of 3 MiB, no field separator, no quote; its CR LF falls where it is read in two
+    lines += b"A" * (3 << 20) + b"\r\n"
     lines += csv_text(ROWS[5:10], "\n").encode("utf-8").split(b"\n", 1)[1]
     huge.write_bytes(lines)
     tail = folder / "contracts_202403.csv"  # a file that ends in a huge line with no newline

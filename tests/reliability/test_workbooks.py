@@ -425,6 +425,7 @@ def test_a_report_whose_cells_disagree_with_its_file_name_loads_nothing(clean_ta
     good = xlsx(folder / "年度报告_QD001_2024.xlsx", report_sheets("QD001", 2024))
     stale_year = xlsx(folder / "年度报告_QD001_2025.xlsx", report_sheets("QD001", 2025, info_year="2024年"))
     copied = xlsx(folder / "年度报告_QD002_2024.xlsx", report_sheets("QD002", 2024, info_center="QD001"))
+    unnamed = xlsx(folder / "年度报告_QD003.xlsx", report_sheets("QD003", 2024))
 
     report = ingest_reports(clean_target, [folder])
     assert [Path(b.source).name for b in report.batches] == [good.name]
@@ -433,12 +434,15 @@ def test_a_report_whose_cells_disagree_with_its_file_name_loads_nothing(clean_ta
         " a report whose cells disagree with its name is not loaded",
         f"{copied}: cell 基本信息!B2 says 中心编号 'QD001', the file name says QD002:"
         " a report whose cells disagree with its name is not loaded",
+        f"{unnamed}: a report's file name says its center and year (年度报告_{{中心编号}}_{{报告年度}},"
+        " such as 年度报告_C202400001_2024.xlsx)",
     ]
     assert rejected_files(clean_target, "center_reports") == [
         (stale_year.name, "unreadable_file"),
         (copied.name, "unreadable_file"),
+        (unnamed.name, "unreadable_file"),
     ]
-    for path in (stale_year, copied):
+    for path in (stale_year, copied, unnamed):
         for table in ("report_fields", "report_indicators", "report_achievements", "report_plans"):
             assert raw_count(clean_target, table, "_source_file = %s", (str(path),)) == 0
     assert raw_count(clean_target, "report_indicators") == len(INDICATORS)

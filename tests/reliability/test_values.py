@@ -73,6 +73,7 @@ BAD_CONTRACTS = {
     7: ({"contract_amount": "10,000,000,000.01", "tech_transaction_amount": "1"}, {"amount_out_of_range"}),
 }
 GROUPED = 8  # a row with correct thousands separators: it loads
+TINY = 10  # 2023-03, seller in 370212, 技术服务, 生物、医药和医疗器械
 
 
 def test_out_of_range_dates_and_amounts_are_rejected_in_staging_and_never_stop_a_build_or_publish(
@@ -84,6 +85,18 @@ def test_out_of_range_dates_and_amounts_are_rejected_in_staging_and_never_stop_a
     for number, (values, _) in BAD_CONTRACTS.items():
         rows[number - 1] = edit(rows[number - 1], **values)
     rows[GROUPED - 1] = edit(rows[GROUPED - 1], contract_amount="1,234,567.89", tech_transaction_amount="1,234.5")
+    # two valid contracts a year apart in one turnover cell, 0.01 yuan then 90亿: a change of
+    # 9 * 10^13 % that numeric(12, 2) cannot hold
+    rows[TINY - 1] = edit(rows[TINY - 1], contract_amount="0.01", tech_transaction_amount="0.01")
+    large = edit(
+        rows[TINY - 1],
+        registration_no="2024370212000999",
+        signed_on="2024-03-01",
+        registered_on="2024-03-07",
+        contract_amount="9,000,000,000",
+        tech_transaction_amount="1",
+    )
+    rows.append(large)
     export = write_csv(landing / "contracts_sample.csv", HEADER, rows)  # spans 18 months: no month in its name
 
     # a roster with a center approved in 1899 and one whose build period ends in 2999
@@ -91,6 +104,19 @@ def test_out_of_range_dates_and_amounts_are_rejected_in_staging_and_never_stop_a
     roster[0][roster_header.index("approved_on")] = "1899-06-15"
     roster[1][roster_header.index("build_end")] = "2999-06-30"
     roster_file = write_csv(landing / "centers_2021.csv", roster_header, roster)
+
+    # a report of a center that roster lists, with a negative value and one past the bound
+    report = next(
+        p
+        for p in sorted((small_dataset / "reports" / "2021").glob("年度报告_*.xlsx"))
+        if p.stem.split("_")[1] == roster[2][0]
+    )
+    book = load_workbook(report)
+    out_of_range = {"研发人员数": -5, "营业收入": 99999999999}
+    for row in book["运行数据"].iter_rows(min_row=3):
+        if row[0].value in out_of_range:
+            row[2].value = out_of_range[row[0].value]
+    book.save(landing / report.name)
 
     # platform loans: an amount past numeric(18, 2), a day dim_date does not hold, a rate past numeric(6, 2)
     platform = tmp_path / "platform"
@@ -106,6 +132,7 @@ def test_out_of_range_dates_and_amounts_are_rejected_in_staging_and_never_stop_a
 
     assert ingest_contracts(clean_target, [export]).ok
     assert ingest_centers(clean_target, [roster_file]).ok
+    assert ingest_reports(clean_target, [landing / report.name], workers=1).ok
     server = platform_server(data=platform)
     ingest_platform(clean_target, f"{server.base_url}/finance", PLATFORM_TOKEN, resources=["financing_needs", "loans"])
 
@@ -136,6 +163,15 @@ def test_out_of_range_dates_and_amounts_are_rejected_in_staging_and_never_stop_a
             "select split_part(source_location, '/', 3), rule_name from ops.rejects"
             " where source_family = 'platform_records' order by 1, 2"
         ).fetchall()
+        report_rejects = conn.execute(
+            "select rule_name, reason from ops.rejects where source_family = 'center_reports' order by reason"
+        ).fetchall()
+        yoy = conn.execute(
+            "select month_start::text, contract_amount, contract_amount_yoy_pct"
+            " from marts.rpt_contract_turnover_monthly"
+            " where district_code = '370212' and contract_type = '技术服务' and tech_field = '生物、医药和医疗器械'"
+            " and month_start = '2024-03-01'"
+        ).fetchone()
         published_loans = {n for (n,) in conn.execute("select loan_id from marts.fct_loans").fetchall()}
     assert reasons == {
         4: "signed_on 1899-12-30 is outside 2000-01-01 to 2035-12-31, the calendar the warehouse reports on",
@@ -155,6 +191,14 @@ def test_out_of_range_dates_and_amounts_are_rejected_in_staging_and_never_stop_a
             (loans[3]["id"], "amount_out_of_range"),
         ]
     )
+    assert [rule for rule, _ in report_rejects] == ["amount_out_of_range", "amount_out_of_range"]
+    assert {reason.split(": ", 1)[1] for _, reason in report_rejects} == {
+        "研发人员数 -5 is outside 0 to 10000000000 in its unit",
+        "营业收入 99999999999 is outside 0 to 10000000000 in its unit",
+    }
+    assert all(reason.startswith("运行数据!C") for _, reason in report_rejects)
+    assert published[large[0]] == Decimal("9000000000.00")
+    assert yoy == ("2024-03-01", Decimal("9000000000.00"), None)  # null, not a failed build
     assert published_loans
     assert not published_loans & bad_loans
     assert_ledger_balances(clean_target)

@@ -4,5 +4,11 @@
 class TTWError(Exception):
     """A problem with the user's input or environment; the message says what and where.
 
-    The CLI prints the message without a traceback and exits non-zero.
+    The CLI prints the message without a traceback and exits non-zero. ``rule`` names the
+    kind of problem where a rejected delivery is kept in ``ops.load_rejects`` under it (the
+    loader's default when none is given).
     """
+
+    def __init__(self, message: str, *, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule

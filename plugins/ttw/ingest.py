@@ -240,10 +240,10 @@ def _load_each(
             except load.WarehouseFault:
                 raise
             except TTWError as exc:
-                reason = str(exc)
+                rule, reason = exc.rule or "file_rejected", str(exc)
             except UNREADABLE as exc:
-                reason = f"{path}: the file cannot be read ({type(exc).__name__}: {exc})"
-            load.record_file_reject(conn, family, path, "file_rejected", reason)
+                rule, reason = "file_rejected", f"{path}: the file cannot be read ({type(exc).__name__}: {exc})"
+            load.record_file_reject(conn, family, path, rule, reason)
             report.errors.append(reason)
         except load.WarehouseFault as exc:
             report.errors.append(str(exc))
@@ -292,18 +292,18 @@ REPORTS_PER_TASK = 32
 PARALLEL_FROM = 4 * REPORTS_PER_TASK
 
 
-def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, str | None]:
-    """One workbook as (path, SHA-256, what it holds, None), or (path, "", None, the error)
+def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, tuple[str, str] | None]:
+    """One workbook as (path, SHA-256, what it holds, None), or (path, "", None, (rule, error))
     when it cannot be read; a plain function, so a worker process can run it."""
     try:
         return path, load.file_sha256(path), reports.read_report(path), None
     except TTWError as exc:
-        return path, "", None, str(exc)
+        return path, "", None, (exc.rule or "unreadable_file", str(exc))
 
 
 def read_workbooks(
     paths: list[Path], workers: int | None = None
-) -> Iterator[tuple[Path, str, reports.Report | None, str | None]]:
+) -> Iterator[tuple[Path, str, reports.Report | None, tuple[str, str] | None]]:
     """:func:`_read_workbook` over ``paths``, in their order.
 
     Parsing xlsx is CPU-bound Python, and it, not COPY, bounds the reports' ingest: many
@@ -343,8 +343,9 @@ def ingest_reports(
         for path, content_hash, workbook, error in read_workbooks(found.files, workers):
             try:
                 if workbook is None:
-                    load.record_file_reject(conn, "center_reports", path, "unreadable_file", error)
-                    report.errors.append(error)
+                    rule, reason = error
+                    load.record_file_reject(conn, "center_reports", path, rule, reason)
+                    report.errors.append(reason)
                     continue
                 batch = load.copy_rows_batch(
                     conn,
@@ -358,6 +359,9 @@ def ingest_reports(
                         (REPORT_PLANS, workbook.plans),
                     ],
                     problems=workbook.problems,
+                    rejected=[
+                        load.RejectedRow(row, cell, rule, reason, []) for rule, reason, cell, row in workbook.rejected
+                    ],
                 )
             except load.WarehouseFault as exc:
                 report.errors.append(str(exc))
@@ -366,7 +370,7 @@ def ingest_reports(
                 load.record_file_reject(conn, "center_reports", path, "file_rejected", str(exc))
                 report.errors.append(str(exc))
                 continue
-            report.batches.append(batch)
+            report.add(batch)
             report.problems.extend(f"{path}: {reason}" for _, reason, _ in workbook.problems)
         if report.rows_loaded and not conn.closed:
             load.analyze(conn, [table.ident for table in REPORT_TABLES])

@@ -713,11 +713,14 @@ def copy_rows_batch(
     content_hash: str,
     parts: list[tuple[RawTable, list[tuple]]],
     problems: list[tuple[str, str, str]] = (),
+    rejected: Iterable[RejectedRow] = (),
 ) -> BatchResult:
     """Load rows already read (one file's, across several raw tables) as one atomic batch.
 
     ``parts`` pairs each raw table with its rows (values in the table's column order);
-    ``problems`` (rule, reason, location) go to ``ops.load_rejects`` in the same batch.
+    ``problems`` (rule, reason, location: a missing sheet, not a row) and ``rejected`` (values
+    the file holds that could not be taken: counted among the rows received) go to
+    ``ops.load_rejects`` in the same batch.
     Content already loaded for ``family`` (same SHA-256) is skipped. A failure of the
     warehouse itself raises :class:`WarehouseFault`.
     """
@@ -758,8 +761,13 @@ def copy_rows_batch(
                 " values (%s, %s, %s, %s, %s, %s, %s) on conflict do nothing",
                 (family, batch_id, source, content_hash, location, rule, reason),
             )
-        conn.execute("update ops.load_batches set rows_loaded = %s where batch_id = %s", (loaded, batch_id))
-    return BatchResult(source, batch_id, received, loaded, skipped=False)
+        rejected = tuple(rejected)
+        _insert_rejects(conn, family, batch_id, source, content_hash, list(rejected))
+        conn.execute(
+            "update ops.load_batches set rows_received = %s, rows_loaded = %s, rows_rejected = %s where batch_id = %s",
+            (received + len(rejected), loaded, len(rejected), batch_id),
+        )
+    return BatchResult(source, batch_id, received + len(rejected), loaded, skipped=False, rejected=rejected)
 
 
 def record_file_reject(conn: psycopg.Connection, family: str, path: Path, rule: str, reason: str) -> None:

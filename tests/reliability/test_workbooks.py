@@ -348,7 +348,7 @@ def test_a_formula_with_no_saved_value_is_named_by_cell_not_read_as_empty(clean_
     assert load_rejects(clean_target, "center_reports") == [
         (
             report_path.name,
-            None,
+            5,
             "运行数据!C5",
             "formula_without_value",
             "cell 运行数据!C5 holds a formula with no saved value: open and save it in Excel or WPS",
@@ -389,8 +389,10 @@ def test_merged_cells_in_a_report_read_as_a_person_reads_them(clean_target, tmp_
         (names[2], "项", "6", "运行数据!C5"),
     ]
     assert load_rejects(clean_target, "center_reports") == [
-        (path.name, None, "运行数据!C6", "unlabelled_value", "cell 运行数据!C6 holds 7 but its row has no 指标 label")
+        (path.name, 6, "运行数据!C6", "unlabelled_value", "cell 运行数据!C6 holds 7 but its row has no 指标 label")
     ]
+    # the rejected value is a row the file held: received = loaded + rejected
+    assert [(b.rows_received - b.rows_loaded, len(b.rejected)) for b in report.batches] == [(1, 1)]
     assert_ledger_balances(clean_target)
 
 
@@ -412,7 +414,7 @@ def test_a_report_sheet_with_more_rows_than_any_report_has_is_refused(clean_targ
     assert report.errors == [
         f"{junk}: sheet 运行数据 holds more than the 2,000 rows a report sheet may hold: not an annual report"
     ]
-    assert rejected_files(clean_target, "center_reports") == [(junk.name, "unreadable_file")]
+    assert rejected_files(clean_target, "center_reports") == [(junk.name, "too_many_rows")]
     assert raw_count(clean_target, "report_indicators", "_source_file = %s", (str(junk),)) == 0
     assert_ledger_balances(clean_target)
 
@@ -438,9 +440,9 @@ def test_a_report_whose_cells_disagree_with_its_file_name_loads_nothing(clean_ta
         " such as 年度报告_C202400001_2024.xlsx)",
     ]
     assert rejected_files(clean_target, "center_reports") == [
-        (stale_year.name, "unreadable_file"),
-        (copied.name, "unreadable_file"),
-        (unnamed.name, "unreadable_file"),
+        (stale_year.name, "report_identity_mismatch"),
+        (copied.name, "report_identity_mismatch"),
+        (unnamed.name, "misnamed_report"),
     ]
     for path in (stale_year, copied, unnamed):
         for table in ("report_fields", "report_indicators", "report_achievements", "report_plans"):

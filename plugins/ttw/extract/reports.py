@@ -1,4 +1,4 @@
-"""Center rosters and annual report workbooks (DESIGN §5.1 roster, §5.3 workbook).
+"""Center rosters and annual report workbooks (docs/sources.md).
 
 Workbooks are read by label, never by fixed cell position: the 基本信息 sheet is a list of
 label/value rows wherever they sit, the 运行数据 table is found by its header row (指标 /
@@ -55,6 +55,8 @@ class Report:
     achievements: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # name, type, done, note, cell
     plans: list[tuple[str, str]] = field(default_factory=list)  # text, cell
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # rule, reason, sheet
+    # values the workbook holds that cannot be taken: rule, reason, cell, sheet row
+    rejected: list[tuple[str, str, str, int]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -81,7 +83,8 @@ def _rows(book: Book, name: str) -> list[_Row]:
             if len(grid) > MAX_REPORT_ROWS:
                 raise TTWError(
                     f"{book.path}: sheet {name} holds more than the {MAX_REPORT_ROWS:,} rows a report sheet"
-                    " may hold: not an annual report"
+                    " may hold: not an annual report",
+                    rule="too_many_rows",
                 )
     spans: dict[int, dict[int, int]] = {}
     filled: dict[int, set[int]] = {}
@@ -124,7 +127,8 @@ def read_report(path: Path) -> Report:
     if named is None:
         raise TTWError(
             f"{path}: a report's file name says its center and year (年度报告_{{中心编号}}_{{报告年度}},"
-            " such as 年度报告_C202400001_2024.xlsx)"
+            " such as 年度报告_C202400001_2024.xlsx)",
+            rule="misnamed_report",
         )
     book = open_workbook(path)
     report = Report(path)
@@ -147,17 +151,19 @@ def _check_identity(path: Path, report: Report, center: str, year: str) -> None:
             continue
         raise TTWError(
             f"{path}: cell {cell} says {label} {value!r}, the file name says {expected}:"
-            " a report whose cells disagree with its name is not loaded"
+            " a report whose cells disagree with its name is not loaded",
+            rule="report_identity_mismatch",
         )
 
 
 def _value_cell(sheet: str, row: _Row, col: int, unsaved: set[str]) -> tuple[str, str, tuple | None]:
-    """(text, cell, problem) of the value in column ``col`` of ``row``: a formula never
-    saved is a problem at its cell, not an empty value."""
+    """(text, cell, rejected value) of the value in column ``col`` of ``row``: a formula
+    never saved is a value rejected at its cell, not an empty value."""
     cell = cell_name(row.number, col)
     text = row.texts[col] if col < len(row.texts) else ""
     if cell in unsaved:
-        return "", f"{sheet}!{cell}", ("formula_without_value", f"cell {sheet}!{cell} {UNSAVED}", f"{sheet}!{cell}")
+        where = f"{sheet}!{cell}"
+        return "", where, ("formula_without_value", f"cell {where} {UNSAVED}", where, row.number)
     return text, f"{sheet}!{cell}", None
 
 
@@ -173,7 +179,7 @@ def _read_sheets(book: Book, report: Report) -> None:
                 if text in BASIC_LABELS:
                     value, cell, problem = _value_cell("基本信息", row, row.span_end.get(col, col) + 1, unsaved)
                     if problem:
-                        report.problems.append(problem)
+                        report.rejected.append(problem)
                     else:
                         report.fields.append((text, value, cell))
                     break
@@ -212,9 +218,9 @@ def _read_indicators(book: Book, report: Report) -> None:
         indicator, unit = texts[cols["指标"]], texts[cols["单位"]]
         value, cell, problem = _value_cell("运行数据", row, cols["本年数值"], unsaved)
         if problem:
-            report.problems.append(problem)
+            report.rejected.append(problem)
         elif indicator:
             report.indicators.append((indicator, unit, value, cell))
         elif value:
             reason = f"cell {cell} holds {value} but its row has no 指标 label"
-            report.problems.append(("unlabelled_value", reason, cell))
+            report.rejected.append(("unlabelled_value", reason, cell, row.number))

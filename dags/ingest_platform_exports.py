@@ -1,7 +1,7 @@
 """
 ### Ingest the platform exports
 
-Reads every platform's API (DESIGN §5.2) from where the last run stopped: one mapped task
+Reads every platform's API (docs/sources.md) from where the last run stopped: one mapped task
 per platform and resource (`achievements`, `demands`, `challenges`, `matches`,
 `financing_needs`, `loans`, as the `platforms` seed lists them), each paging with
 `updated_since` from its watermark in `ops.watermarks` and committing page by page into

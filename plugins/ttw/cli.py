@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 warehouse_app = typer.Typer(help="The warehouse PostgreSQL: embedded server under $TTW_HOME, or TTW_WAREHOUSE_URL.")
 ingest_app = typer.Typer(help="Load upstream deliveries into the raw layer.")
-platform_app = typer.Typer(help="The sample platform API server (DESIGN §5.2).")
+platform_app = typer.Typer(help="The sample platform API server (docs/sources.md).")
 bench_app = typer.Typer(help="Benchmarks: measured figures with the command that reproduces them.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(warehouse_app, name="warehouse")

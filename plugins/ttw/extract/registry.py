@@ -1,4 +1,4 @@
-"""Contract registry exports (DESIGN §5.1): header mapping, encodings, xlsx rows.
+"""Contract registry exports (docs/sources.md): header mapping, encodings, xlsx rows.
 
 An export's header row uses either the registry's Chinese labels or the canonical
 English column names. A CSV file is streamed to PostgreSQL ``COPY`` untouched apart from

@@ -38,6 +38,7 @@ class YearEvaluation:
             or row["has_verification_gap"]
             or row["needs_rectification"]
             or row["is_recommended_for_removal"]
+            or row["has_dropped_indicators"]
         ]
 
 

@@ -41,6 +41,7 @@ HEADERS = {
     "verification_gap_count": ("差异指标数", "Indicators with a gap"),
     "needs_rectification": ("需整改", "Rectification"),
     "is_recommended_for_removal": ("建议撤销", "Recommended removal"),
+    "dropped_indicators": ("重报缺少的指标", "Indicators a re-delivery dropped"),
     "category": ("类别", "Category"),
     "indicator_name": ("指标", "Indicator"),
     "indicator_name_en": ("指标(英文)", "Indicator (English)"),
@@ -116,6 +117,7 @@ SHEETS = {  # key -> (Chinese name, English name, columns)
             "verification_gap_count",
             "needs_rectification",
             "is_recommended_for_removal",
+            "dropped_indicators",
         ),
     ),
     "comprehensive": (

@@ -188,7 +188,7 @@ def year_page(evaluation: YearEvaluation) -> str:
         else "<p>No evaluation of the year before to compare with.</p>",
         "<h2>预警 Flags</h2>",
         _table(
-            ["中心编号", "中心名称", "总分", "等级", "未报送", "核验差异", "需整改", "建议撤销"],
+            ["中心编号", "中心名称", "总分", "等级", "未报送", "核验差异", "需整改", "建议撤销", "重报缺少的指标"],
             [
                 [
                     c["center_code"],
@@ -199,6 +199,7 @@ def year_page(evaluation: YearEvaluation) -> str:
                     c["verification_gap_count"] or "",
                     "是" if c["needs_rectification"] else "",
                     "是" if c["is_recommended_for_removal"] else "",
+                    c["dropped_indicators"] or "",
                 ]
                 for c in evaluation.flagged()
             ],

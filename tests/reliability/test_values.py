@@ -17,6 +17,8 @@ from ledger import SAMPLE, assert_ledger_balances
 from openpyxl import load_workbook
 
 from ttw.build import build
+from ttw.evaluate import load_year
+from ttw.export import write_xlsx
 from ttw.ingest import ingest_centers, ingest_contracts, ingest_platform, ingest_reports
 from ttw.publish import publish
 from ttw.quality import audit
@@ -304,4 +306,10 @@ def test_a_report_redelivered_without_indicators_is_flagged_and_its_earlier_vers
     ]
     assert earlier == first  # the earlier version, every value, is still there
     assert same_center_other_years == 0  # the other years of the center keep their one report
+    # the evaluators' workbook shows the flag in its 预警 sheet
+    evaluator = write_xlsx(load_year(clean_target, year), tmp_path / "centers.xlsx", "zh")
+    sheet = load_workbook(evaluator)["预警"]
+    header = [cell.value for cell in sheet[1]]
+    flagged = {row[0]: row[header.index("重报缺少的指标")] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert flagged[center] == "大型仪器数、对外共享机时"
     assert_ledger_balances(clean_target)

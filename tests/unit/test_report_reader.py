@@ -67,6 +67,8 @@ def test_workbooks_read_by_worker_processes_come_back_whole_and_in_order(small_d
     assert parallel == serial
     path, content_hash, workbook, error = parallel[len(paths) // 2]
     assert (path, content_hash, workbook) == (broken, "", None)
-    assert str(broken) in error
-    assert "not a readable xlsx workbook" in error
+    rule, reason = error
+    assert rule == "unreadable_file"
+    assert str(broken) in reason
+    assert "not a readable xlsx workbook" in reason
     assert all(item[2] is not None and len(item[1]) == 64 for item in parallel if item[0] != broken)

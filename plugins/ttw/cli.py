@@ -42,8 +42,9 @@ report_app = typer.Typer(help="Self-contained HTML reports from the published ma
 app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")
 
-out = Console(markup=False)
-err = Console(stderr=True, markup=False)
+# markup and emoji codes off: file names and cell values print as they are
+out = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
 
 
 def labelled(console: Console, label: str, text: str) -> None:

@@ -46,6 +46,7 @@ class Landing:
     not_regular: list[Path] = field(default_factory=list)  # FIFOs, sockets, devices, folders: never opened
     waiting: list[Path] = field(default_factory=list)  # still being written: the next run takes them
     not_deliveries: list[Path] = field(default_factory=list)  # named like no delivery: never read
+    roots: dict[Path, Path] = field(default_factory=dict)  # a file taken -> the folder it must stay in
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -154,12 +155,15 @@ def scan_deliveries(
         if not path.exists() and not path.is_symlink():  # a path given that is not there
             landing.files.append(path)
             continue
-        if path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+        named = is_named_like(path.name, patterns)
+        # a link named like a delivery, or to a folder, must stay inside; others are no delivery
+        refusal = link_refusal(path, root, patterns) if named or path.is_dir() else None
+        if refusal is not None:
             landing.refused.append(path)
-            landing.errors.append(f"refused: {path} is a link to outside {root}")
+            landing.errors.append(refusal)
             continue
-        if not any(fnmatchcase(path.name, p) for p in patterns):
-            marker = path.name.endswith(MARKER) and any(fnmatchcase(path.name[: -len(MARKER)], p) for p in patterns)
+        if not named:
+            marker = path.name.endswith(MARKER) and is_named_like(path.name[: -len(MARKER)], patterns)
             if not marker and not path.is_dir():
                 landing.not_deliveries.append(path)
                 landing.notes.append(f"not a delivery: {path}")
@@ -171,24 +175,55 @@ def scan_deliveries(
         except OSError:
             landing.files.append(path)
             continue
+        age = max(0.0, now - modified)  # a time in the future (clock skew) counts as just now
         if not stat.S_ISREG(mode):
             kind = next((k for test, k in _KINDS.items() if test(mode)), "a special file")
             landing.not_regular.append(path)
             landing.notes.append(f"skipped: {path} is not a regular file ({kind})")
-        elif now - modified < settle and not path.with_name(path.name + MARKER).exists():
+        elif settle > 0 and age < settle and not path.with_name(path.name + MARKER).exists():
             landing.waiting.append(path)
             landing.notes.append(
-                f"waiting: {path} (modified {now - modified:.0f} s ago; taken once unchanged for {settle:g} s,"
+                f"waiting: {path} (modified {age:.0f} s ago; taken once unchanged for {settle:g} s,"
                 f" or when {path.name}{MARKER} is beside it)"
             )
         else:
             landing.files.append(path)
+            landing.roots[path] = root
     return landing
+
+
+def is_named_like(name: str, patterns: Iterable[str]) -> bool:
+    """Whether a file name matches a delivery pattern (the suffix in any case: ``.CSV``)."""
+    return any(fnmatchcase(name.lower(), pattern.lower()) for pattern in patterns)
+
+
+def link_refusal(path: Path, root: Path, patterns: Iterable[str]) -> str | None:
+    """Why a link at ``path`` may not be read, or None when it is no link or may be: a link
+    that leads out of ``root``, loops, or leads to a file named like no delivery."""
+    if not path.is_symlink():
+        return None
+    try:
+        target = path.resolve(strict=False)
+    except (OSError, RuntimeError):  # a loop of links
+        return f"refused: {path} is a link that leads nowhere (a loop of links)"
+    if not target.is_relative_to(root.resolve()):
+        return f"refused: {path} is a link to outside {root}"
+    if not target.is_dir() and not is_named_like(target.name, patterns):
+        return f"refused: {path} is a link to {target.name}, which is not a delivery"
+    return None
+
+
+def moved_since_scan(path: Path, landing: Landing, patterns: Iterable[str]) -> str | None:
+    """A delivery the scan took that has since become a link it would refuse (checked just
+    before the file is opened, so a link swapped in after the scan is never read)."""
+    root = landing.roots.get(path)
+    return None if root is None else link_refusal(path, root, patterns)
 
 
 def _load_contract_file(conn, path: Path) -> load.BatchResult:
     if path.suffix.lower() in registry.WORKBOOK_SUFFIXES:
-        columns, rows = registry.read_xlsx_rows(path)
+        nul: list[tuple[int, str, list[str]]] = []  # rows left out: a cell holding NUL
+        columns, rows = registry.read_xlsx_rows(path, nul)
         read = 0
 
         def numbered():
@@ -206,6 +241,10 @@ def _load_contract_file(conn, path: Path) -> load.BatchResult:
             chunks=load.csv_chunks(numbered()),
             content_hash=load.file_sha256(path),
             records=lambda _copied: read,
+            rejected=lambda: [
+                load.RejectedRow(number, cell, "nul_byte", f"cell {cell} {registry.NUL_REASON}", fields)
+                for number, cell, fields in nul
+            ],
         )
     return _copy_csv(conn, REGISTRY_CONTRACTS, "registry_contracts", registry.read_csv_layout(path))
 
@@ -227,12 +266,21 @@ UNREADABLE = (csv.Error, OSError, UnicodeError, ValueError)
 
 
 def _load_each(
-    conn, report: IngestReport, family: str, paths: list[Path], load_one: Callable[[Path], load.BatchResult]
+    conn,
+    report: IngestReport,
+    family: str,
+    patterns: Iterable[str],
+    load_one: Callable[[Path], load.BatchResult],
 ) -> None:
-    """Load files one by one: a file at fault (whatever its reader raised) is kept in
-    ops.load_rejects with why and the others still load; a failure of the warehouse stops the
-    run (the rest waits for the rerun)."""
-    for path in paths:
+    """Load the files the scan took, one by one: a file at fault (whatever its reader raised)
+    is kept in ops.load_rejects with why and the others still load; a file that has become a
+    link the scan would refuse is refused unread; a failure of the warehouse stops the run
+    (the rest waits for the rerun)."""
+    for path in report.landing.files:
+        if (refusal := moved_since_scan(path, report.landing, patterns)) is not None:
+            report.landing.refused.append(path)
+            report.errors.append(refusal)
+            continue
         try:
             try:
                 report.add(load_one(path))
@@ -248,6 +296,9 @@ def _load_each(
         except load.WarehouseFault as exc:
             report.errors.append(str(exc))
             return
+
+
+ROSTER_PATTERNS = ("centers_*.csv",)
 
 
 def _load_roster(conn, path: Path) -> load.BatchResult:
@@ -266,7 +317,7 @@ def ingest_contracts(
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, REGISTRY_CONTRACTS)
-        _load_each(conn, report, "registry_contracts", found.files, lambda path: _load_contract_file(conn, path))
+        _load_each(conn, report, "registry_contracts", registry.PATTERNS, lambda path: _load_contract_file(conn, path))
         if report.rows_loaded and not conn.closed:
             load.analyze(conn, [REGISTRY_CONTRACTS.ident])
     return report
@@ -276,12 +327,12 @@ def ingest_centers(
     target: Target, paths: Iterable[Path], *, settle: float = 0, only: Callable[[Path], bool] | None = None
 ) -> IngestReport:
     """Load center rosters (centers_YYYY.csv, canonical headers) into raw.center_roster."""
-    found = scan_deliveries(paths, ("centers_*.csv",), settle=settle, only=only)
+    found = scan_deliveries(paths, ROSTER_PATTERNS, settle=settle, only=only)
     report = IngestReport.of(found)
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, CENTER_ROSTER)
-        _load_each(conn, report, "center_roster", found.files, lambda path: _load_roster(conn, path))
+        _load_each(conn, report, "center_roster", ROSTER_PATTERNS, lambda path: _load_roster(conn, path))
         if report.rows_loaded and not conn.closed:
             load.analyze(conn, [CENTER_ROSTER.ident])
     return report
@@ -299,6 +350,8 @@ def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, tuple[
         return path, load.file_sha256(path), reports.read_report(path), None
     except TTWError as exc:
         return path, "", None, (exc.rule or "unreadable_file", str(exc))
+    except OSError as exc:  # gone since the scan, a dangling link, no permission
+        return path, "", None, ("unreadable_file", f"{path}: cannot read file: {exc.strerror or exc}")
 
 
 def read_workbooks(
@@ -341,6 +394,10 @@ def ingest_reports(
         for table in REPORT_TABLES:
             load.ensure_raw_table(conn, table)
         for path, content_hash, workbook, error in read_workbooks(found.files, workers):
+            if (refusal := moved_since_scan(path, found, reports.PATTERNS)) is not None:
+                found.refused.append(path)
+                report.errors.append(refusal)
+                continue
             try:
                 if workbook is None:
                     rule, reason = error

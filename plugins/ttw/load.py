@@ -526,6 +526,9 @@ def copy_csv_records(
             line, number = reader.line_num, 0
             try:
                 for fields in reader:
+                    if not fields and reader.line_num not in oversized:  # a blank line holds no record
+                        line = reader.line_num
+                        continue
                     number += 1
                     start, line = line + 1, reader.line_num
                     large = oversized and [n for n in range(start, line + 1) if n in oversized]

@@ -17,6 +17,7 @@ from pathlib import Path
 from ttw.extract import registry, reports
 from ttw.ingest import (
     MARKER,
+    ROSTER_PATTERNS,
     IngestReport,
     deliveries,
     ingest_centers,
@@ -48,7 +49,7 @@ def platform_resources(root: Path) -> dict[str, list[str]]:
 # family -> (landing sub-folder, file patterns, how a file's name gives its period)
 LANDING = {
     "contracts": ("contracts", registry.PATTERNS, re.compile(r"contracts_(\d{6})")),
-    "centers": ("centers", ("centers_*.csv",), re.compile(r"centers_(\d{4})")),
+    "centers": ("centers", ROSTER_PATTERNS, re.compile(r"centers_(\d{4})")),
     "reports": ("reports", reports.PATTERNS, re.compile(r"_(\d{4})\.\w+$")),
 }
 

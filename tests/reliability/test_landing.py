@@ -319,3 +319,136 @@ def test_files_that_are_no_delivery_are_listed_by_name_and_never_read(clean_targ
         assert conn.execute("select count(*) from ops.load_rejects").fetchone()[0] == 0
     assert raw_count(clean_target, "registry_contracts") == len(ROWS)
     assert_ledger_balances(clean_target)
+
+
+def test_a_link_loop_and_a_link_to_a_file_that_is_no_delivery_are_refused_by_name(clean_target, good_export):
+    folder = good_export.parent
+    (folder / "notes.txt").write_text(f"{SECRET}\n", encoding="utf-8")
+    (folder / "contracts_202402.csv").symlink_to(folder / "notes.txt")  # inside, but to no delivery
+    (folder / "contracts_202403.csv").symlink_to(folder / "loop_b")  # a loop of links
+    (folder / "loop_b").symlink_to(folder / "contracts_202403.csv")
+
+    report = ingest_contracts(clean_target, [folder])
+    assert folder / "loop_b" in report.landing.not_deliveries  # named like no delivery: never followed
+    assert sorted(report.errors) == [
+        f"refused: {folder / 'contracts_202402.csv'} is a link to notes.txt, which is not a delivery",
+        f"refused: {folder / 'contracts_202403.csv'} is a link that leads nowhere (a loop of links)",
+    ]
+    assert [Path(b.source).name for b in report.batches] == [good_export.name]
+    assert "hunter2" not in "\n".join([*report.errors, *report.notes, *report.problems])
+    assert load_rejects(clean_target, "registry_contracts") == []
+    assert_ledger_balances(clean_target)
+
+
+def test_a_link_swapped_in_after_the_scan_is_never_read(clean_target, good_export, tmp_path):
+    folder = good_export.parent
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    secret = outside / "app.env"
+    secret.write_text(f"{SECRET}\n", encoding="utf-8")
+    swapped = write_csv(folder / "contracts_202402.csv", ROWS[:5])
+
+    def swap_after_looking(path: Path) -> bool:
+        """The scan has just looked at the file: now it becomes a link to outside."""
+        if path == swapped:
+            path.unlink()
+            path.symlink_to(secret)
+        return True
+
+    report = ingest_contracts(clean_target, [folder], only=swap_after_looking)
+    assert report.errors == [f"refused: {swapped} is a link to outside {folder}"]
+    assert [Path(b.source).name for b in report.batches] == [good_export.name]
+    with connect(clean_target) as conn:
+        stored = conn.execute("select count(*) from ops.load_rejects").fetchone()[0]
+    assert stored == 0
+    assert "hunter2" not in "\n".join([*report.errors, *report.notes, *report.problems])
+    assert_ledger_balances(clean_target)
+
+
+def test_a_missing_report_path_and_a_dangling_link_are_rejected_by_name_and_the_rest_load(
+    clean_target, small_dataset, tmp_path
+):
+    from ttw.ingest import ingest_reports
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    good = next((small_dataset / "reports").rglob("年度报告_*.xlsx"))
+    dangling = folder / "年度报告_C000000001_2024.xlsx"
+    dangling.symlink_to(folder / "年度报告_C000000009_2024.xlsx")  # to a report that is not there
+    missing = tmp_path / "nowhere" / "年度报告_C000000002_2024.xlsx"
+
+    report = ingest_reports(clean_target, [folder, missing, good], workers=1)
+    assert [Path(b.source).name for b in report.batches] == [good.name]
+    assert sorted(report.errors) == sorted(
+        [
+            f"{dangling}: cannot read file: No such file or directory",
+            f"{missing}: cannot read file: No such file or directory",
+        ]
+    )
+    assert {name for name, *_ in load_rejects(clean_target, "center_reports")} == {dangling.name, missing.name}
+    assert_ledger_balances(clean_target)
+
+
+def test_a_stray_byte_rejects_its_line_and_a_late_first_gb18030_line_still_decides_the_encoding(
+    clean_target, good_export
+):
+    folder = good_export.parent
+    stray = folder / "contracts_202402.csv"
+    text = csv_text(ROWS[:10], "\r\n").encode("utf-8")
+    lines = text.split(b"\r\n")
+    lines[2] = lines[2] + b"\xff\xfe"  # the first line that is not ASCII holds a stray byte as well
+    stray.write_bytes(b"\r\n".join(lines))
+    ascii_rows = [[f"{9000000000000000 + n}", "project", *ROWS[0][2:]] for n in range(12_000)]
+    ascii_rows = [[cell if cell.isascii() else "x" for cell in row] for row in ascii_rows]
+    late = folder / "contracts_202403.csv"  # 12,000 ASCII rows (more than the sniffed 1 MiB), then Chinese
+    late.write_bytes((csv_text(ascii_rows, "\r\n") + csv_text(ROWS, "\r\n").split("\r\n", 1)[1]).encode("gb18030"))
+    assert late.stat().st_size > 1 << 20
+
+    report = ingest_contracts(clean_target, [folder])
+    assert report.ok, report.errors
+    by_name = {Path(b.source).name: b for b in report.batches}
+    assert (by_name[stray.name].rows_received, by_name[stray.name].rows_loaded) == (10, 9)
+    assert registration_nos(clean_target, stray.name) == numbered(ROWS[:10], skip=(2,))
+    [(name, number, where, rule, _)] = load_rejects(clean_target, "registry_contracts")
+    assert (name, number, where, rule) == (stray.name, 2, "line 3", "invalid_encoding")
+    assert (by_name[late.name].rows_received, by_name[late.name].rows_loaded) == (12_000 + len(ROWS),) * 2
+    with connect(clean_target) as conn:
+        names = conn.execute(
+            "select project_name from raw.registry_contracts where _source_file = %s and _row_number > 12000"
+            " order by _row_number",
+            (str(late),),
+        ).fetchall()
+    assert [n for (n,) in names] == [row[1] for row in ROWS]  # decoded as GB18030, no mojibake
+    assert_ledger_balances(clean_target)
+
+
+def test_blank_lines_and_cr_cr_lf_line_ends_make_no_records(clean_target, good_export):
+    folder = good_export.parent
+    blank_end = folder / "contracts_202402.csv"
+    blank_end.write_bytes(csv_text(ROWS[:10], "\r\n").encode("utf-8") + b"\r\n")  # a blank line at the end
+    doubled = folder / "contracts_202403.csv"
+    doubled.write_bytes(csv_text(ROWS[:10], "\r\r\n").encode("utf-8"))
+
+    report = ingest_contracts(clean_target, [folder])
+    assert report.ok, report.errors
+    for path in (blank_end, doubled):
+        [batch] = [b for b in report.batches if b.source == str(path)]
+        assert (batch.rows_received, batch.rows_loaded, batch.rejected) == (10, 10, ())
+        assert registration_nos(clean_target, path.name) == numbered(ROWS[:10])
+    assert load_rejects(clean_target, "registry_contracts") == []
+    assert_ledger_balances(clean_target)
+
+
+def test_uppercase_suffixes_future_times_and_emoji_codes_in_names(clean_target, settings, tmp_path):
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    upper = write_csv(folder / "contracts_202401.CSV", ROWS[:5])
+    future = write_csv(folder / "contracts_:smile:_202402.csv", ROWS[5:10])
+    ahead = time.time() + 3600  # a clock ahead of this one
+    os.utime(future, (ahead, ahead))
+    result = ttw(settings, clean_target, "ingest", "contracts", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert f"{upper}: batch " in result.stdout
+    assert f"{future}: batch " in result.stdout  # settle 0: taken, and its name printed as it is
+    assert raw_count(clean_target, "registry_contracts") == 10
+    assert_ledger_balances(clean_target)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ttw.errors import TTWError
-from ttw.extract.workbook import SUFFIXES, Book, cell_name, open_workbook, sheet_rows, unsaved_formulas
+from ttw.extract.workbook import NUL_REASON, SUFFIXES, Book, cell_name, check_sheet, open_workbook, sheet_rows
 
 # label (as exported by the registration office) -> canonical column, in export order
 LABELS: dict[str, str] = {
@@ -66,6 +66,8 @@ REQUIRED_VALUES: tuple[str, ...] = (
 REQUIRED: tuple[str, ...] = (*REQUIRED_VALUES, "buyer_region_code")
 
 SNIFF_BYTES = 1 << 20
+# how far into an ASCII-only start a CSV is read to find the line that decides its encoding
+MAX_SNIFF_BYTES = 256 << 20
 WORKBOOK_SUFFIXES = SUFFIXES
 # what a delivery folder is searched for: CSV exports and workbook exports (an .xlsb found
 # is rejected by name, never skipped)
@@ -86,13 +88,15 @@ def detect_encoding(head: bytes) -> tuple[str, int] | None:
     """(PostgreSQL encoding name, BOM length) for the first bytes of a file, or None.
 
     A UTF-8 byte-order mark says UTF-8. Otherwise the first line that is not plain ASCII
-    decides: UTF-8 if it decodes as UTF-8, else GB18030 if it decodes as that (the encodings
-    the registry is known to export); all ASCII is UTF-8. A line further on in another
-    encoding is the loader's to reject, by line.
+    and decodes decides: UTF-8 if it decodes as UTF-8, else GB18030 if it decodes as that
+    (the encodings the registry is known to export); all ASCII is UTF-8. A line in neither
+    (a stray byte) does not decide, nor does a line further on in another encoding: those
+    are the loader's to reject, by line. None when no non-ASCII line decodes at all.
     """
     if head.startswith(codecs.BOM_UTF8):
         return "UTF8", len(codecs.BOM_UTF8)
     lines = _LINE_END.split(head)
+    undecided = False
     for number, line in enumerate(lines, start=1):
         if line.isascii():
             continue
@@ -103,11 +107,30 @@ def detect_encoding(head: bytes) -> tuple[str, int] | None:
             except UnicodeDecodeError:
                 continue
             return name, 0
-        return None
-    return "UTF8", 0
+        undecided = True
+    return None if undecided else ("UTF8", 0)
+
+
+def _encoding_sample(handle, head: bytes) -> bytes:
+    """The bytes that decide a file's encoding: ``head``, or, when it is all ASCII and the
+    file goes on, the lines from the first one that is not (read on in chunks, at most
+    ``MAX_SNIFF_BYTES``): a GB18030 export may start with many ASCII-only records."""
+    if not head.isascii() or len(head) < SNIFF_BYTES:
+        return head
+    tail, read = head[max(head.rfind(b"\n"), head.rfind(b"\r")) + 1 :], len(head)
+    while read < MAX_SNIFF_BYTES and (chunk := handle.read(SNIFF_BYTES)):
+        read += len(chunk)
+        if not chunk.isascii():
+            data = tail + chunk
+            first = _NON_ASCII.search(data).start()
+            start = max(data.rfind(b"\n", 0, first), data.rfind(b"\r", 0, first)) + 1
+            return data[start:] + handle.read(SNIFF_BYTES)
+        tail = chunk[max(chunk.rfind(b"\n"), chunk.rfind(b"\r")) + 1 :]
+    return head
 
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 # the characters of a header cell an error message shows (a cell may be a whole line of content)
 CELL_SHOWN = 40
 
@@ -165,11 +188,12 @@ def read_csv_layout(
     try:
         with path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
+            sample = _encoding_sample(handle, head) if head.strip() else head
     except OSError as exc:
         raise TTWError(f"{path}: cannot read file: {exc.strerror}") from None
     if not head.strip():
         raise TTWError(f"{path}: file is empty, expected a header row")
-    detected = detect_encoding(head)
+    detected = detect_encoding(sample)
     if detected is None:
         raise TTWError(f"{path}: not UTF-8 or GB18030 text")
     encoding, bom = detected
@@ -197,21 +221,39 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
-def read_xlsx_rows(path: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, list[str]]]]:
+# cells an export sheet may span (highest row x highest column): a full sheet of the 22
+# registry columns (1,048,576 x 22) is well within it
+MAX_EXPORT_CELLS = 50_000_000
+NUL = "\x00"
+
+
+def read_xlsx_rows(
+    path: Path, rejected: list[tuple[int, str, list[str]]] | None = None
+) -> tuple[tuple[str, ...], Iterator[tuple[int, list[str]]]]:
     """The canonical columns of a workbook export (xlsx, xls, ods) and its data rows as text.
 
     The export is the first visible sheet whose header (its first non-empty row) is a
     registry header; a hidden sheet is never read. A data row's number is its sheet row
     minus the header's (so row 1 is the first row under the header, as in a CSV export).
     Empty rows are skipped; a value outside the header's columns is an error naming its
-    cell, and so is a formula whose value was never saved (the file is rejected whole: a
-    workbook never calculated has every formula unsaved).
+    cell, and so is a formula whose value was never saved or a cell holding an error value
+    (``#REF!``): the file is rejected whole (a workbook never calculated has every formula
+    unsaved). Before a sheet is read, it is checked (:func:`check_sheet`): past
+    :data:`MAX_EXPORT_CELLS` cells, or a row held twice, the file is refused.
+
+    A row with a NUL character in a cell is left out: appended to ``rejected`` as (row
+    number, sheet cell, fields) when given, else an error.
     """
     book = open_workbook(path)
     tried: list[str] = []
     for name, visible in book.sheets:
         if not visible:
             continue
+        try:
+            marked = check_sheet(book, name, MAX_EXPORT_CELLS)
+        except TTWError:
+            book.close()
+            raise
         rows = sheet_rows(book, book.sheet(name))
         header_row, header = next(
             ((n, [cell_text(v) for v in values]) for n, values in rows if any(v not in (None, "") for v in values)),
@@ -227,14 +269,19 @@ def read_xlsx_rows(path: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, lis
         except TTWError as exc:
             tried.append(f"sheet {name}: {str(exc).removeprefix(f'{path}: ')}")
             continue
-        unsaved = unsaved_formulas(book, name)
-        if unsaved:
+        if marked:
             book.close()
-            raise TTWError(
-                f"{path}: cell {name}!{unsaved[0]} holds a formula with no saved value: open and save it in Excel"
-                f" or WPS ({len(unsaved)} such cell{'s' if len(unsaved) > 1 else ''}; the file is rejected whole)"
+            first = marked[0]
+            what = (
+                "a formula with no saved value: open and save it in Excel or WPS"
+                if first.error is None
+                else f"the error {first.error}: correct it and save the workbook again"
             )
-        return columns, _data_rows(book, name, rows, header_row, columns)
+            raise TTWError(
+                f"{path}: cell {name}!{first.cell} holds {what}"
+                f" ({len(marked)} such cell{'s' if len(marked) > 1 else ''}; the file is rejected whole)"
+            )
+        return columns, _data_rows(book, name, rows, header_row, columns, rejected)
     book.close()
     sheets = ", ".join(name if visible else f"{name} (hidden)" for name, visible in book.sheets) or "none"
     raise TTWError(
@@ -244,7 +291,12 @@ def read_xlsx_rows(path: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, lis
 
 
 def _data_rows(
-    book: Book, name: str, rows: Iterator[tuple[int, list]], header_row: int, columns: tuple[str, ...]
+    book: Book,
+    name: str,
+    rows: Iterator[tuple[int, list]],
+    header_row: int,
+    columns: tuple[str, ...],
+    rejected: list[tuple[int, str, list[str]]] | None,
 ) -> Iterator[tuple[int, list[str]]]:
     """The data rows under the header as text, numbered from the header; the book closed after."""
     try:
@@ -257,6 +309,13 @@ def _data_rows(
                 cell = cell_name(sheet_row, extra[0])
                 raise TTWError(f"{book.path}: cell {name}!{cell} holds a value outside the header's columns")
             texts = (texts + [""] * len(columns))[: len(columns)]
+            nul = next((i for i, text in enumerate(texts) if NUL in text), None)
+            if nul is not None:
+                cell = f"{name}!{cell_name(sheet_row, nul)}"
+                if rejected is None:
+                    raise TTWError(f"{book.path}: cell {cell} {NUL_REASON}")
+                rejected.append((sheet_row - header_row, cell, texts))
+                continue
             yield sheet_row - header_row, texts
     finally:
         book.close()

@@ -110,12 +110,11 @@ def test_the_ingest_dags_take_backfill_params(dagbag):
     assert extract.max_active_tis_per_dag == 3
 
 
-def test_each_dag_file_parses_within_the_dag_processor_budget(dagbag):
-    """Airflow's DagBag timings: a file must stay well inside the processor's import timeout."""
-    stats = {stat.file.rsplit("/", 1)[-1]: stat.duration for stat in dagbag.dagbag_stats}
-    assert set(stats) == {f.name for f in DAG_FILES}
-    slow = {name: seconds for name, seconds in stats.items() if seconds.total_seconds() >= 2}
-    assert not slow, slow
+def test_every_dag_file_is_parsed_into_one_dag(dagbag):
+    """Every file of dags/ is parsed, into one DAG each. How long parsing takes is measured by
+    `ttw bench dags`, not asserted here: a timed assertion fails on a busy machine."""
+    stats = {stat.file.rsplit("/", 1)[-1]: stat.dag_num for stat in dagbag.dagbag_stats}
+    assert stats == {f.name: 1 for f in DAG_FILES}
 
 
 def test_parsing_a_dag_file_opens_no_connection_and_starts_no_process(dag_env):

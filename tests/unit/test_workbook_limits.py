@@ -88,3 +88,44 @@ def test_formulas_without_a_saved_value_are_found_with_any_prefix_and_shared(tmp
     book = workbook.Book(path, "xlsx", reader=None)
     assert workbook.unsaved_formulas(book, "数据") == ["B1", "B2"]
     assert workbook.unsaved_formulas(book, "other") == []
+
+
+SHEET = (
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    '<row r="1"><c r="A1"><v>1</v></c></row>{rows}</sheetData></worksheet>'
+)
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 20])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ('<row r="2"><c r="XFD2"><v>1</v></c></row>', r"names cell XFD2, a grid of 2 rows by 16,384 columns"),
+        ("<row r='3'><c\tr='C3000'><v>1</v></c></row>", r"names cell C3000, a grid of 3,000 rows by 3 columns"),
+        (
+            '<x:row xmlns:x="m" r="9"><x:c r="ZZ9"/></x:row><row><c r="A10"/></row>',
+            r"names cell ZZ9, a grid of 9 rows by 702",
+        ),
+        ('<row r="2"/><row r="1"/>', r"holds row 1 twice"),
+        ("<row/>" * 6000, r"names row 5001, a grid of 5,001 rows by 1 columns"),
+        ('<mergeCells><mergeCell ref="B2:B5000"/></mergeCells>', r"names the range B2:B5000"),
+    ],
+)
+def test_the_grid_scan_names_the_first_place_out_of_bounds_whatever_the_chunks(
+    tmp_path, monkeypatch, chunk, rows, message
+):
+    monkeypatch.setattr(workbook, "SCAN_CHUNK", chunk)
+    path = archive(tmp_path / "grid.xlsx", {"s.xml": SHEET.format(rows=rows).encode()})
+    with zipfile.ZipFile(path) as zf, pytest.raises(TTWError, match=message):
+        workbook._scan_bounds(zf, "s.xml", "grid.xlsx: sheet s", 5_000)
+
+
+def test_the_grid_scan_passes_a_sheet_within_bounds_and_finds_formulas_and_errors(tmp_path):
+    rows = '<row r="2"><c r="B2"><f>A1</f></c><c t="e"><v>#N/A</v></c></row>'
+    path = archive(tmp_path / "ok.xlsx", {"s.xml": SHEET.format(rows=rows).encode()})
+    with zipfile.ZipFile(path) as zf:
+        assert workbook._scan_bounds(zf, "s.xml", "ok.xlsx: sheet s", 5_000) is True
+        assert workbook._marked_cells(zf, "s.xml") == [
+            workbook.MarkedCell("B2", 2, None),
+            workbook.MarkedCell("C2", 2, "#N/A"),
+        ]

@@ -57,7 +57,6 @@ READ_ERRORS = (
     expat.ExpatError,
     CalamineError,
 )
-_FORMULA = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]")  # an xlsx <f> element, any namespace prefix
 
 
 def workbook_format(path: Path) -> str:
@@ -236,21 +235,208 @@ def cell_name(row: int, column: int) -> str:
     return f"{get_column_letter(column + 1)}{row}"
 
 
-def unsaved_formulas(book: Book, name: str) -> list[str]:
-    """Cells (``F12``) of sheet ``name`` holding a formula with no saved value, in sheet order.
+# Excel's own sheet grid: no sheet has a row or column past these
+MAX_SHEET_ROWS = 1_048_576
+MAX_SHEET_COLUMNS = 16_384  # XFD
+SCAN_CHUNK = 1 << 20
+# why a cell holding NUL (calamine decodes ``_x0000_`` to it) is refused: PostgreSQL text cannot hold it
+NUL_REASON = "holds a NUL character (\\x00), which no text may hold"
+MAX_TAG = 1 << 20  # bytes of one XML tag of a sheet (a real one is well under 1 KiB)
+# the places a sheet names, any namespace prefix, attributes quoted either way
+_ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row\b([^>]*)>")
+_CELL_REF = re.compile(rb"<(?:[\w.-]+:)?c\s[^>]*?\br\s*=\s*[\"']([A-Za-z]{1,8})(\d{1,20})[\"']")
+_MERGE_REF = re.compile(rb"<(?:[\w.-]+:)?mergeCell\s[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
+_ROW_NUMBER = re.compile(rb"\br\s*=\s*[\"'](\d{1,20})[\"']")
+_MARK = re.compile(rb"<(?:[\w.-]+:)?f[\s/>]|\bt\s*=\s*[\"']e[\"']")  # a formula, or a cell holding an error
+# the same for the XML spreadsheet programs write (no prefix, r="A1" after a space): literal
+# patterns, many times faster; a piece of XML in which anything else may be is read the slow way
+_FAST = {
+    "row": re.compile(rb"<row\b([^>]*)>"),
+    "cell": re.compile(rb' r="([A-Za-z]{1,8})(\d{1,20})"'),
+    "merge": re.compile(rb'<mergeCell ref="([^"]*)"'),
+    "number": re.compile(rb' r="(\d{1,20})"'),
+}
+_FAST_ROWS = re.compile(rb'<row r="(\d{1,20})"')
+_FAST_LETTERS = re.compile(rb' r="([A-Za-z]{1,8})\d')
+_FAST_DIGITS = re.compile(rb' r="[A-Za-z]{1,8}(\d{1,20})"')
+_SLOW = {"row": _ROW_TAG, "cell": _CELL_REF, "merge": _MERGE_REF, "number": _ROW_NUMBER}
+_ODD_PREFIX = re.compile(rb":(?:row|c|f|mergeCell)[\s/>]")
+_ODD_ATTR = re.compile(rb"r(?:\s+=|=\s|=')")
+_ODD_TEXT = (b"\tr=", b"\nr=", b"\rr=")
 
-    calamine reads a formula's saved value, and a workbook written by a program that never
-    calculated it (a script, a converter) has none: the cell reads as empty. Only xlsx can
-    hold such cells (.xls and .ods always save values); the sheet's XML is scanned for an
-    ``<f>`` element and, only when it has one, parsed by expat, streaming.
+
+def _odd(data: bytes) -> bool:
+    """Whether a piece of a sheet's XML may name a place other than as programs write it."""
+    return any(text in data for text in _ODD_TEXT) or bool(_ODD_PREFIX.search(data) or _ODD_ATTR.search(data))
+
+
+_REF = re.compile(r"([A-Za-z]{1,8})(\d{1,20})")
+# every element of a sheet that names a place, in document order (for the message of a refusal)
+_PLACE = re.compile(rb"<(?:[\w.-]+:)?(row|c|mergeCell)(?=[\s/>])([^>]*)>")
+
+
+@dataclass(frozen=True)
+class MarkedCell:
+    """A cell calamine reads as empty though it holds something: a formula never saved, or an
+    error value (``#DIV/0!``)."""
+
+    cell: str  # F12
+    row: int
+    error: str | None  # the error value, or None for a formula with no saved value
+
+
+def column_number(letters: str) -> int:
+    """1 for column A, 16,384 for XFD."""
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def check_sheet(book: Book, name: str, max_cells: int) -> list[MarkedCell]:
+    """Refuse sheet ``name`` if it names a place past Excel's grid, spans more than
+    ``max_cells`` cells (its highest row times its highest column) or holds a row twice;
+    else the cells calamine would read as empty though they hold a formula or an error.
+
+    Run before calamine reads the sheet, which allocates the whole grid a sheet names: its
+    XML part is scanned in chunks for every ``<row r>``, ``<c r>`` and ``<mergeCell ref>``.
+    Only xlsx is scanned: an .xls is bounded by its file size and an .ods by calamine's own
+    cell cap.
     """
     if book.kind != "xlsx":
         return []
     with reading(book.path, book.kind), zipfile.ZipFile(book.path) as archive:
         part = _sheet_part(archive, name)
-        if part is None or not _has_formula(archive, part):
+        if part is None:
             return []
-        return _formula_cells(archive, part)
+        marked = _scan_bounds(archive, part, f"{book.path}: sheet {name}", max_cells)
+        return _marked_cells(archive, part) if marked else []
+
+
+def unsaved_formulas(book: Book, name: str) -> list[str]:
+    """Cells (``F12``) of sheet ``name`` holding a formula with no saved value, in sheet order."""
+    return [m.cell for m in check_sheet(book, name, MAX_SHEET_ROWS * MAX_SHEET_COLUMNS) if m.error is None]
+
+
+class _Bounds:
+    """The highest row and column a sheet names so far, and the rows it holds."""
+
+    def __init__(self, where: str, max_cells: int) -> None:
+        self.where, self.max_cells = where, max_cells
+        self.rows, self.columns, self.last_row = 0, 0, 0
+        self.seen = bytearray(MAX_SHEET_ROWS // 8 + 1)
+
+    def row(self, attrs: bytes) -> None:
+        found = _ROW_NUMBER.search(attrs)
+        number = int(found[1]) if found else self.last_row + 1  # a row with no r follows the last
+        self.last_row = number
+        self.place(f"row {number}", number, 0)
+        if self.seen[number >> 3] >> (number & 7) & 1:
+            raise TTWError(
+                f"{self.where} holds row {number} twice (a row would be lost): the file is not read",
+                rule="duplicate_row",
+            )
+        self.seen[number >> 3] |= 1 << (number & 7)
+
+    def place(self, what: str, row: int, column: int) -> None:
+        if row > MAX_SHEET_ROWS:
+            raise TTWError(
+                f"{self.where} names {what}, past row {MAX_SHEET_ROWS:,}, the last row a sheet has",
+                rule="too_many_cells",
+            )
+        if column > MAX_SHEET_COLUMNS:
+            raise TTWError(
+                f"{self.where} names {what}, past column XFD, the last column a sheet has", rule="too_many_cells"
+            )
+        self.rows, self.columns = max(self.rows, row), max(self.columns, column)
+        if self.rows * self.columns > self.max_cells:
+            raise TTWError(
+                f"{self.where} names {what}, a grid of {self.rows:,} rows by {self.columns:,} columns:"
+                f" more than the {self.max_cells:,} cells a sheet may span",
+                rule="too_many_cells",
+            )
+
+    def element(self, tag: bytes, attrs: bytes) -> None:
+        """One ``<row>``, ``<c>`` or ``<mergeCell>``, checked alone."""
+        if tag == b"row":
+            self.row(attrs)
+            return
+        refs = (_CELL_REF if tag == b"c" else _MERGE_REF).findall(b"<" + tag + b" " + attrs + b">")
+        text = b"".join(r if isinstance(r, bytes) else b"".join(r) for r in refs[:1]).decode("ascii", "replace")
+        for letters, digits in _REF.findall(text):
+            self.place(f"the range {text}" if tag != b"c" else f"cell {text}", int(digits), column_number(letters))
+
+    def text(self, data: bytes) -> None:
+        """Every place a piece of the sheet's XML names; fast when all are within bounds."""
+        fast = not _odd(data)
+        patterns = _FAST if fast else _SLOW
+        rows, columns, last = self.rows, self.columns, self.last_row
+        marked: list[int] = []  # rows first seen in this piece
+        numbers = _FAST_ROWS.findall(data) if fast else []
+        if len(numbers) == data.count(b"<row"):  # every row as programs write it: <row r="12"
+            numbered = map(int, numbers)
+        else:
+            found = (patterns["number"].search(attrs) for attrs in patterns["row"].findall(data))
+            numbered = (int(f[1]) if f else None for f in found)
+        seen = self.seen
+        for number in numbered:
+            if number is None:
+                number = self.last_row + 1  # a row with no r follows the one before
+            if number > MAX_SHEET_ROWS or seen[number >> 3] >> (number & 7) & 1:
+                break
+            seen[number >> 3] |= 1 << (number & 7)
+            marked.append(number)
+            self.last_row = number
+        else:
+            rows = max(rows, *marked) if marked else rows
+            if fast:
+                letters, digits = set(_FAST_LETTERS.findall(data)), set(_FAST_DIGITS.findall(data))
+            else:
+                cells = patterns["cell"].findall(data)
+                letters, digits = {c for c, _ in cells}, {d for _, d in cells}
+            if letters:
+                columns = max(columns, *(column_number(c.decode()) for c in letters))
+                rows = max(rows, *(int(d) for d in digits))
+            for ref in patterns["merge"].findall(data) if b"mergeCell" in data else ():
+                for col, row in _REF.findall(ref.decode("ascii", "replace")):
+                    rows, columns = max(rows, int(row)), max(columns, column_number(col))
+            if rows <= MAX_SHEET_ROWS and columns <= MAX_SHEET_COLUMNS and rows * columns <= self.max_cells:
+                self.rows, self.columns = rows, columns
+                return
+        # out of bounds: the same piece again, element by element, to name the first place
+        for number in marked:
+            self.seen[number >> 3] &= ~(1 << (number & 7)) & 0xFF
+        self.last_row = last
+        for element in _PLACE.finditer(data):
+            self.element(element[1], element[2])
+        self.rows, self.columns = max(self.rows, rows), max(self.columns, columns)
+
+
+def _marks(data: bytes) -> bool:
+    """Whether a piece of a sheet's XML may hold a formula or an error value (a substring test
+    first, the pattern only where it may match)."""
+    return (b"<f" in data or b":f" in data or b'"e"' in data or b"'e'" in data) and _MARK.search(data) is not None
+
+
+def _scan_bounds(archive: zipfile.ZipFile, part: str, where: str, max_cells: int) -> bool:
+    """Check the places sheet ``part`` names (see :func:`check_sheet`); True if it holds a
+    formula or an error value."""
+    bounds = _Bounds(where, max_cells)
+    marked = False
+    with archive.open(part) as stream:
+        tail = b""
+        while chunk := stream.read(SCAN_CHUNK):
+            window = tail + chunk
+            cut = window.rfind(b"<")  # the last tag may go on in the next chunk
+            cut = len(window) if cut < 0 else cut
+            piece, tail = window[:cut], window[cut:]
+            if len(tail) > MAX_TAG:
+                raise TTWError(f"{where}: an XML tag of more than {MAX_TAG:,} bytes: not a worksheet")
+            bounds.text(piece)
+            marked = marked or _marks(piece)
+        bounds.text(tail)
+        marked = marked or _marks(tail)
+    return marked
 
 
 def _sheet_part(archive: zipfile.ZipFile, name: str) -> str | None:
@@ -270,40 +456,44 @@ def _sheet_part(archive: zipfile.ZipFile, name: str) -> str | None:
     return None
 
 
-def _has_formula(archive: zipfile.ZipFile, part: str) -> bool:
-    with archive.open(part) as stream:
-        tail = b""
-        while chunk := stream.read(CHUNK):
-            window = tail + chunk
-            # a substring test first (fast), the pattern only where it may match
-            if (b"<f" in window or b":f" in window) and _FORMULA.search(window):
-                return True
-            tail = chunk[-32:]
-    return False
-
-
-def _formula_cells(archive: zipfile.ZipFile, part: str) -> list[str]:
-    found: list[str] = []
+def _marked_cells(archive: zipfile.ZipFile, part: str) -> list[MarkedCell]:
+    """The cells of ``part`` holding a formula with no saved value or an error value, by
+    expat, streaming. A cell with no ``r`` follows the cell before it in its row, and a row
+    with no ``r`` the row before it."""
+    found: list[MarkedCell] = []
     cell: dict = {}
+    place = {"row": 0, "column": 0}
 
     def start(tag: str, attrs: dict) -> None:
         local = tag.rsplit(":", 1)[-1]
-        if local == "c":
+        if local == "row":
+            number = attrs.get("r", "")
+            place["row"] = int(number) if number.isdigit() else place["row"] + 1
+            place["column"] = 0
+        elif local == "c":
             cell.clear()
-            cell["r"] = attrs.get("r", "")
+            ref = _REF.fullmatch(attrs.get("r", ""))
+            if ref:
+                place["column"], row = column_number(ref[1]), int(ref[2])
+            else:
+                place["column"], row = place["column"] + 1, place["row"]
+            cell.update(row=row, name=cell_name(row, place["column"] - 1), error=attrs.get("t") == "e", text=[])
         elif local in ("f", "v", "is") and cell:
             cell[local] = True
             cell["open"] = local
 
     def text(data: str) -> None:
-        if cell.get("open") == "v" and data.strip():
-            cell["value"] = True
+        if cell.get("open") == "v":
+            cell["text"].append(data)
 
     def end(tag: str) -> None:
         local = tag.rsplit(":", 1)[-1]
-        if local == "c":
-            if cell.get("f") and not (cell.get("value") or cell.get("is")):
-                found.append(cell["r"])
+        if local == "c" and cell:
+            value = "".join(cell["text"]).strip()
+            if cell["error"]:
+                found.append(MarkedCell(cell["name"], cell["row"], value or "#N/A"))
+            elif cell.get("f") and not (value or cell.get("is")):
+                found.append(MarkedCell(cell["name"], cell["row"], None))
             cell.clear()
         elif cell:
             cell["open"] = None

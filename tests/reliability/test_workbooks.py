@@ -9,6 +9,7 @@ import csv
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -17,6 +18,7 @@ from ledger import SAMPLE, assert_ledger_balances, load_rejects, raw_count
 from openpyxl import Workbook
 
 from ttw.extract import workbook as workbook_module
+from ttw.extract.reports import UNSAVED
 from ttw.generate.centers import INDICATORS
 from ttw.ingest import ingest_contracts, ingest_reports
 from ttw.warehouse import connect
@@ -405,7 +407,7 @@ def test_a_report_sheet_with_more_rows_than_any_report_has_is_refused(clean_targ
     junk = xlsx(folder / "年度报告_QD002_2024.xlsx", report_sheets("QD002", 2024))
     rows = "".join(
         f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>指标{r}</t></is></c><c r="C{r}"><v>{r}</v></c></row>'
-        for r in range(19, 19 + 640_000)
+        for r in range(19, 19 + 2_100)
     ).encode()
     rewrite_part(junk, "xl/worksheets/sheet2.xml", lambda data: data.replace(b"</sheetData>", rows + b"</sheetData>"))
 
@@ -448,4 +450,236 @@ def test_a_report_whose_cells_disagree_with_its_file_name_loads_nothing(clean_ta
         for table in ("report_fields", "report_indicators", "report_achievements", "report_plans"):
             assert raw_count(clean_target, table, "_source_file = %s", (str(path),)) == 0
     assert raw_count(clean_target, "report_indicators") == len(INDICATORS)
+    assert_ledger_balances(clean_target)
+
+
+# --- 9. sheets naming cells past any grid a delivery may hold ---------------------------
+
+
+def add_rows(xml: bytes) -> Callable[[bytes], bytes]:
+    """A part change appending rows (raw XML) at the end of a sheet's data."""
+    return lambda data: data.replace(b"</sheetData>", xml + b"</sheetData>")
+
+
+def test_a_sheet_naming_a_cell_past_its_grid_limit_is_refused_before_calamine_reads_it(clean_target, tmp_path):
+    folder = folder_of(tmp_path, "landing")
+    shutil.copy2(SAMPLE, folder / "contracts_202401.csv")
+    corner = xlsx(folder / "contracts_202402.xlsx", {"合同登记": [HEADER, *HUNDRED]})
+    rewrite_part(corner, "xl/worksheets/sheet1.xml", add_rows(b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'))
+    twice = xlsx(folder / "contracts_202403.xlsx", {"合同登记": [HEADER, *HUNDRED]})
+    rewrite_part(
+        twice,
+        "xl/worksheets/sheet1.xml",
+        lambda data: data.replace(
+            b'<row r="4">', b'<row r="3"><c r="A3" t="inlineStr"><is><t>X</t></is></c></row><row r="4">'
+        ),
+    )
+    reports_folder = folder_of(tmp_path, "reports")
+    good = xlsx(reports_folder / "年度报告_QD001_2024.xlsx", report_sheets("QD001", 2024))
+    far = xlsx(reports_folder / "年度报告_QD002_2024.xlsx", report_sheets("QD002", 2024))
+    rewrite_part(
+        far, "xl/worksheets/sheet2.xml", add_rows(b'<row r="99999999999"><c r="A99999999999"><v>1</v></c></row>')
+    )
+    merged = xlsx(reports_folder / "年度报告_QD003_2024.xlsx", report_sheets("QD003", 2024))
+    merges = "".join(f'<mergeCell ref="{c}2:{c}1048576"/>' for c in "DEFGHIJKLMNOPQRSTUVWXYZ")
+    rewrite_part(
+        merged,
+        "xl/worksheets/sheet2.xml",
+        lambda data: data.replace(
+            b"</sheetData>", f'</sheetData><mergeCells count="23">{merges}</mergeCells>'.encode()
+        ),
+    )
+
+    contracts = ingest_contracts(clean_target, [folder])
+    assert [Path(b.source).name for b in contracts.batches] == ["contracts_202401.csv"]
+    assert contracts.errors == [
+        f"{corner}: sheet 合同登记 names cell XFD1048576, a grid of 1,048,576 rows by 16,384 columns: more than the"
+        " 50,000,000 cells a sheet may span",
+        f"{twice}: sheet 合同登记 holds row 3 twice (a row would be lost): the file is not read",
+    ]
+    assert rejected_files(clean_target, "registry_contracts") == [
+        (corner.name, "too_many_cells"),
+        (twice.name, "duplicate_row"),
+    ]
+    reports = ingest_reports(clean_target, [reports_folder])
+    assert [Path(b.source).name for b in reports.batches] == [good.name]
+    assert reports.errors == [
+        f"{far}: sheet 运行数据 names row 99999999999, past row 1,048,576, the last row a sheet has",
+        f"{merged}: sheet 运行数据 names the range D2:D1048576, a grid of 1,048,576 rows by 4 columns: more than the"
+        " 1,000,000 cells a sheet may span",
+    ]
+    assert rejected_files(clean_target, "center_reports") == [
+        (far.name, "too_many_cells"),
+        (merged.name, "too_many_cells"),
+    ]
+    assert_ledger_balances(clean_target)
+
+
+def test_a_report_sheet_holding_more_values_than_any_report_has_is_refused(clean_target, tmp_path):
+    folder = folder_of(tmp_path, "reports")
+    good = xlsx(folder / "年度报告_QD001_2024.xlsx", report_sheets("QD001", 2024))
+    sheets = report_sheets("QD002", 2024)
+    sheets["问题与计划"] = [[f"计划{r}_{c}" for c in range(300)] for r in range(1_999)]
+    wide = xlsx(folder / "年度报告_QD002_2024.xlsx", sheets)
+
+    report = ingest_reports(clean_target, [folder])
+    assert [Path(b.source).name for b in report.batches] == [good.name]
+    assert report.errors == [
+        f"{wide}: sheet 问题与计划 holds more than the 20,000 values a report sheet may hold: not an annual report"
+    ]
+    assert rejected_files(clean_target, "center_reports") == [(wide.name, "too_many_cells")]
+    assert_ledger_balances(clean_target)
+
+
+# --- 10. NUL characters -----------------------------------------------------------------
+
+
+def test_a_nul_in_a_cell_rejects_that_value_or_record_and_the_rest_loads(clean_target, tmp_path):
+    folder = folder_of(tmp_path, "landing")
+    export = xlsx(folder / "contracts_202402.xlsx", {"合同登记": [HEADER, *HUNDRED]})
+    number = HUNDRED[4][0]
+    rewrite_part(
+        export,
+        "xl/worksheets/sheet1.xml",
+        lambda data: data.replace(f"<t>{number}</t>".encode(), f"<t>{number}_x0000_</t>".encode(), 1),
+    )
+    reports_folder = folder_of(tmp_path, "reports")
+    path = xlsx(reports_folder / "年度报告_QD001_2024.xlsx", report_sheets("QD001", 2024))
+    later = xlsx(reports_folder / "年度报告_QD002_2024.xlsx", report_sheets("QD002", 2024))
+    rewrite_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda data: data.replace("<t>青岛测试技术创新中心</t>".encode(), "<t>青岛_x0000_测试</t>".encode()),
+    )
+
+    contracts = ingest_contracts(clean_target, [folder])
+    assert contracts.errors == []
+    assert raw_count(clean_target, "registry_contracts") == 99
+    assert load_rejects(clean_target, "registry_contracts") == [
+        (
+            export.name,
+            5,
+            "合同登记!A6",
+            "nul_byte",
+            "cell 合同登记!A6 holds a NUL character (\\x00), which no text may hold",
+        )
+    ]
+    reports = ingest_reports(clean_target, [reports_folder])
+    assert reports.ok, reports.errors
+    assert [Path(b.source).name for b in reports.batches] == [path.name, later.name]
+    assert ("中心名称", "青岛测试技术创新中心", "基本信息!B3") not in fields_of(clean_target, path)
+    assert len(fields_of(clean_target, path)) == 2
+    assert load_rejects(clean_target, "center_reports") == [
+        (
+            path.name,
+            3,
+            "基本信息!B3",
+            "nul_byte",
+            "cell 基本信息!B3 holds a NUL character (\\x00), which no text may hold",
+        )
+    ]
+    assert len(indicators_of(clean_target, later)) == len(INDICATORS)
+    assert_ledger_balances(clean_target)
+
+
+# --- 11. formulas in cells with no position, error values -------------------------------
+
+
+def test_an_unsaved_formula_in_a_cell_with_no_position_is_named_by_its_place(clean_target, tmp_path):
+    folder = folder_of(tmp_path, "reports")
+    sheets = report_sheets("QD001", 2024)
+    sheets["运行数据"][4][2] = "=C2+C3"
+    path = xlsx(folder / "年度报告_QD001_2024.xlsx", sheets)
+    rewrite_part(path, "xl/worksheets/sheet2.xml", lambda data: re.sub(rb' r="[A-Z]*\d+"', b"", data))
+
+    report = ingest_reports(clean_target, [folder])
+    assert report.ok, report.errors
+    assert "运行数据!C5" not in [cell for *_, cell in indicators_of(clean_target, path)]
+    assert len(indicators_of(clean_target, path)) == len(INDICATORS) - 1
+    assert load_rejects(clean_target, "center_reports") == [
+        (path.name, 5, "运行数据!C5", "formula_without_value", f"cell 运行数据!C5 {UNSAVED}")
+    ]
+    assert_ledger_balances(clean_target)
+
+
+def test_an_error_cell_is_rejected_by_its_cell_not_read_as_empty(clean_target, tmp_path):
+    folder = folder_of(tmp_path, "landing")
+    shutil.copy2(SAMPLE, folder / "contracts_202401.csv")
+    export = xlsx(folder / "contracts_202402.xlsx", {"合同登记": [HEADER, *HUNDRED]})
+    rewrite_part(
+        export,
+        "xl/worksheets/sheet1.xml",
+        lambda data: re.sub(rb'<c r="P6"[^>]*>.*?</c>', b'<c r="P6" t="e"><v>#REF!</v></c>', data),
+    )
+    reports_folder = folder_of(tmp_path, "reports")
+    path = xlsx(reports_folder / "年度报告_QD001_2024.xlsx", report_sheets("QD001", 2024))
+    rewrite_part(
+        path,
+        "xl/worksheets/sheet2.xml",
+        lambda data: re.sub(rb'<c r="C6"[^>]*>.*?</c>', b'<c r="C6" t="e"><f>C2/0</f><v>#DIV/0!</v></c>', data),
+    )
+
+    contracts = ingest_contracts(clean_target, [folder])
+    assert [Path(b.source).name for b in contracts.batches] == ["contracts_202401.csv"]
+    assert contracts.errors == [
+        f"{export}: cell 合同登记!P6 holds the error #REF!: correct it and save the workbook again"
+        " (1 such cell; the file is rejected whole)"
+    ]
+    reports = ingest_reports(clean_target, [reports_folder])
+    assert reports.ok, reports.errors
+    assert len(indicators_of(clean_target, path)) == len(INDICATORS) - 1
+    assert load_rejects(clean_target, "center_reports") == [
+        (path.name, 6, "运行数据!C6", "error_value", "cell 运行数据!C6 holds the error #DIV/0!")
+    ]
+    assert_ledger_balances(clean_target)
+
+
+# --- 12. identity labels and years ------------------------------------------------------
+
+
+def test_identity_labels_with_a_colon_and_years_that_are_not_the_year_are_checked(clean_target, tmp_path):
+    folder = folder_of(tmp_path, "reports")
+    sheets = report_sheets("QD001", 2024)
+    sheets["基本信息"][1] = ["中心编号：", "QD009"]
+    colon = xlsx(folder / "年度报告_QD001_2024.xlsx", sheets)
+    sheets = report_sheets("QD002", 2024)
+    sheets["基本信息"][3] = ["报告年度:", 2019]
+    half = xlsx(folder / "年度报告_QD002_2024.xlsx", sheets)
+    longer = xlsx(folder / "年度报告_QD003_2024.xlsx", report_sheets("QD003", 2024, info_year="20241"))
+    span = xlsx(folder / "年度报告_QD004_2024.xlsx", report_sheets("QD004", 2024, info_year="2024-2025"))
+    worded = xlsx(folder / "年度报告_QD005_2024.xlsx", report_sheets("QD005", 2024, info_year="2024年度"))
+    number = xlsx(folder / "年度报告_QD006_2024.xlsx", report_sheets("QD006", 2024, info_year=2024.0))
+    sheets = report_sheets("QD007", 2024)
+    sheets["基本信息"][1] = ["中心编号：", "QD007"]
+    good_colon = xlsx(folder / "年度报告_QD007_2024.xlsx", sheets)
+
+    report = ingest_reports(clean_target, [folder])
+    assert [Path(b.source).name for b in report.batches] == [worded.name, number.name, good_colon.name]
+    mismatch = " a report whose cells disagree with its name is not loaded"
+    assert report.errors == [
+        f"{colon}: cell 基本信息!B2 says 中心编号 'QD009', the file name says QD001:{mismatch}",
+        f"{half}: cell 基本信息!B4 says 报告年度 '2019', the file name says 2024:{mismatch}",
+        f"{longer}: cell 基本信息!B4 says 报告年度 '20241', the file name says 2024:{mismatch}",
+        f"{span}: cell 基本信息!B4 says 报告年度 '2024-2025', the file name says 2024:{mismatch}",
+    ]
+    assert ("中心编号", "QD007", "基本信息!B2") in fields_of(clean_target, good_colon)
+    assert_ledger_balances(clean_target)
+
+
+def test_an_identity_cell_holding_an_unsaved_formula_is_rejected_and_the_rest_loads(clean_target, tmp_path):
+    folder = folder_of(tmp_path, "reports")
+    path = xlsx(folder / "年度报告_QD001_2024.xlsx", report_sheets("QD001", 2024))
+    rewrite_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda data: re.sub(rb'<c r="B2"[^>]*>.*?</c>', b'<c r="B2" t="str"><f>"QD00"&amp;"9"</f></c>', data, count=1),
+    )
+
+    report = ingest_reports(clean_target, [folder])
+    assert report.ok, report.errors
+    assert "中心编号" not in [label for label, *_ in fields_of(clean_target, path)]
+    assert load_rejects(clean_target, "center_reports") == [
+        (path.name, 2, "基本信息!B2", "formula_without_value", f"cell 基本信息!B2 {UNSAVED}")
+    ]
+    assert len(indicators_of(clean_target, path)) == len(INDICATORS)
     assert_ledger_balances(clean_target)

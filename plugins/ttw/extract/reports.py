@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ttw.errors import TTWError
-from ttw.extract.registry import cell_text
-from ttw.extract.workbook import SUFFIXES, Book, cell_name, open_workbook, sheet_rows, unsaved_formulas
+from ttw.extract.registry import NUL, cell_text
+from ttw.extract.workbook import NUL_REASON, SUFFIXES, Book, cell_name, check_sheet, open_workbook, sheet_rows
 
 ROSTER_COLUMNS = (
     "center_code",
@@ -42,6 +42,10 @@ PATTERNS: tuple[str, ...] = tuple(f"年度报告_*{suffix}" for suffix in SUFFIX
 NAME = re.compile(r"^年度报告_(?P<center>.+)_(?P<year>\d{4})$")  # the file name's stem
 # rows holding a value, per sheet: a real report has a few dozen; more is not a report
 MAX_REPORT_ROWS = 2_000
+MAX_REPORT_VALUES = 20_000  # cells holding a value, per sheet
+MAX_REPORT_CELLS = 1_000_000  # cells a report sheet may span (highest row x highest column), checked before it is read
+# a 报告年度 cell: the year itself, or with 年 / 年度 after it
+YEAR = re.compile(r"(?P<year>\d{4})(?:年度?)?")
 UNSAVED = "holds a formula with no saved value: open and save it in Excel or WPS"
 
 
@@ -72,19 +76,42 @@ class _Row:
     span_end: dict[int, int]  # column of a horizontally merged cell -> its last column
 
 
-def _rows(book: Book, name: str) -> list[_Row]:
-    """The rows of sheet ``name`` holding a value, merged cells read as a person reads them."""
+def _rows(book: Book, name: str, bad: dict[str, tuple[str, str, str, int]]) -> list[_Row]:
+    """The rows of sheet ``name`` holding a value, merged cells read as a person reads them.
+
+    A cell whose value cannot be taken (a formula never saved, an error value, a NUL) reads
+    as empty and is added to ``bad`` (sheet cell -> rejected value).
+    """
+    for marked in check_sheet(book, name, MAX_REPORT_CELLS):
+        where = f"{name}!{marked.cell}"
+        if marked.error is None:
+            bad[where] = ("formula_without_value", f"cell {where} {UNSAVED}", where, marked.row)
+        else:
+            bad[where] = ("error_value", f"cell {where} holds the error {marked.error}", where, marked.row)
     sheet = book.sheet(name)
     grid: dict[int, list[str]] = {}
-    for number, values in sheet_rows(book, sheet):
-        texts = [cell_text(v).strip() for v in values]
+    values = 0
+    for number, cells in sheet_rows(book, sheet):
+        texts = [cell_text(v).strip() for v in cells]
+        for col, text in enumerate(texts):
+            if NUL in text:
+                where = f"{name}!{cell_name(number, col)}"
+                bad[where] = ("nul_byte", f"cell {where} {NUL_REASON}", where, number)
+                texts[col] = ""
         if any(texts):
             grid[number] = texts
+            values += sum(1 for text in texts if text)
             if len(grid) > MAX_REPORT_ROWS:
                 raise TTWError(
                     f"{book.path}: sheet {name} holds more than the {MAX_REPORT_ROWS:,} rows a report sheet"
                     " may hold: not an annual report",
                     rule="too_many_rows",
+                )
+            if values > MAX_REPORT_VALUES:
+                raise TTWError(
+                    f"{book.path}: sheet {name} holds more than the {MAX_REPORT_VALUES:,} values a report sheet"
+                    " may hold: not an annual report",
+                    rule="too_many_cells",
                 )
     spans: dict[int, dict[int, int]] = {}
     filled: dict[int, set[int]] = {}
@@ -145,7 +172,7 @@ def _check_identity(path: Path, report: Report, center: str, year: str) -> None:
     for label, value, cell in report.fields:
         if label == "中心编号" and value != center:
             expected = center
-        elif label == "报告年度" and (re.match(r"\d{4}", value) or [None])[0] != year:
+        elif label == "报告年度" and (YEAR.fullmatch(value) or {"year": None})["year"] != year:
             expected = year
         else:
             continue
@@ -156,15 +183,17 @@ def _check_identity(path: Path, report: Report, center: str, year: str) -> None:
         )
 
 
-def _value_cell(sheet: str, row: _Row, col: int, unsaved: set[str]) -> tuple[str, str, tuple | None]:
-    """(text, cell, rejected value) of the value in column ``col`` of ``row``: a formula
-    never saved is a value rejected at its cell, not an empty value."""
-    cell = cell_name(row.number, col)
+def _value_cell(sheet: str, row: _Row, col: int, bad: dict) -> tuple[str, str, bool]:
+    """(text, cell, rejected) of the value in column ``col`` of ``row``: a value rejected at
+    its cell (a formula never saved, an error value, a NUL) is not an empty value."""
+    cell = f"{sheet}!{cell_name(row.number, col)}"
     text = row.texts[col] if col < len(row.texts) else ""
-    if cell in unsaved:
-        where = f"{sheet}!{cell}"
-        return "", where, ("formula_without_value", f"cell {where} {UNSAVED}", where, row.number)
-    return text, f"{sheet}!{cell}", None
+    return text, cell, cell in bad
+
+
+def _label(text: str) -> str:
+    """A 基本信息 label as the list names it: a colon after it (``中心编号：``) left out."""
+    return text.rstrip(":：").strip()
 
 
 def _read_sheets(book: Book, report: Report) -> None:
@@ -172,21 +201,19 @@ def _read_sheets(book: Book, report: Report) -> None:
     for name in SHEETS:
         if name not in names:
             report.problems.append(("missing_sheet", f"sheet {name} is missing (expected {', '.join(SHEETS)})", name))
+    bad: dict[str, tuple[str, str, str, int]] = {}
     if "基本信息" in names:
-        unsaved = set(unsaved_formulas(book, "基本信息"))
-        for row in _rows(book, "基本信息"):
+        for row in _rows(book, "基本信息", bad):
             for col, text in enumerate(row.texts[:-1]):
-                if text in BASIC_LABELS:
-                    value, cell, problem = _value_cell("基本信息", row, row.span_end.get(col, col) + 1, unsaved)
-                    if problem:
-                        report.rejected.append(problem)
-                    else:
-                        report.fields.append((text, value, cell))
+                if _label(text) in BASIC_LABELS:
+                    value, cell, rejected = _value_cell("基本信息", row, row.span_end.get(col, col) + 1, bad)
+                    if not rejected:
+                        report.fields.append((_label(text), value, cell))
                     break
     if "运行数据" in names:
-        _read_indicators(book, report)
+        _read_indicators(book, report, bad)
     if "重大成果" in names:
-        rows = _rows(book, "重大成果")
+        rows = _rows(book, "重大成果", bad)
         found = _find_header(rows, ACHIEVEMENT_HEADER)
         if found is not None:
             header_row, cols = found
@@ -196,30 +223,30 @@ def _read_sheets(book: Book, report: Report) -> None:
                     values = [texts[cols[label]] for label in ACHIEVEMENT_HEADER]
                     report.achievements.append((*values, f"重大成果!A{row.number}"))
     if "问题与计划" in names:
-        for row in _rows(book, "问题与计划"):
+        for row in _rows(book, "问题与计划", bad):
             for col, text in enumerate(row.texts):
                 if text:
                     report.plans.append((text, f"问题与计划!{cell_name(row.number, col)}"))
+    report.rejected.extend(bad.values())
 
 
-def _read_indicators(book: Book, report: Report) -> None:
+def _read_indicators(book: Book, report: Report, bad: dict) -> None:
     """The 运行数据 table under its header row; a value with no 指标 label is rejected by cell."""
-    rows = _rows(book, "运行数据")
+    rows = _rows(book, "运行数据", bad)
     found = _find_header(rows, INDICATOR_HEADER)
     if found is None:
         report.problems.append(("missing_header", "sheet 运行数据 has no row 指标 | 单位 | 本年数值", "运行数据"))
         return
     header_row, cols = found
-    unsaved = set(unsaved_formulas(book, "运行数据"))
     for row in rows:
         if row.number <= header_row:
             continue
         texts = row.texts + [""] * (max(cols.values()) + 1 - len(row.texts))
         indicator, unit = texts[cols["指标"]], texts[cols["单位"]]
-        value, cell, problem = _value_cell("运行数据", row, cols["本年数值"], unsaved)
-        if problem:
-            report.rejected.append(problem)
-        elif indicator:
+        value, cell, rejected = _value_cell("运行数据", row, cols["本年数值"], bad)
+        if rejected:
+            continue
+        if indicator:
             report.indicators.append((indicator, unit, value, cell))
         elif value:
             reason = f"cell {cell} holds {value} but its row has no 指标 label"

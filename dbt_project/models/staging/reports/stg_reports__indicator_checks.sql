@@ -42,11 +42,11 @@ report_keys as (
         workbooks._batch_id,
         coalesce(
             nullif(btrim(max(fields.value) filter (where fields.label = '中心编号')), ''),
-            substring(workbooks._source_file from '年度报告_([^_/]+)_\d{4}\.xlsx$')
+            substring(workbooks._source_file from '年度报告_([^_/]+)_\d{4}\.[^./]+$')
         ) as center_code,
         coalesce(
             substring(btrim(max(fields.value) filter (where fields.label = '报告年度')) from '^(\d{4})'),
-            substring(workbooks._source_file from '年度报告_[^_/]+_(\d{4})\.xlsx$')
+            substring(workbooks._source_file from '年度报告_[^_/]+_(\d{4})\.[^./]+$')
         )::int as report_year
     from (select distinct
         _batch_id,

@@ -267,7 +267,10 @@ _ODD_TEXT = (b"\tr=", b"\nr=", b"\rr=")
 
 def _odd(data: bytes) -> bool:
     """Whether a piece of a sheet's XML may name a place other than as programs write it."""
-    return any(text in data for text in _ODD_TEXT) or bool(_ODD_PREFIX.search(data) or _ODD_ATTR.search(data))
+    spaced = b"\t" in data or b"\n" in data or b"\r" in data  # programs write a sheet on one line
+    if spaced and any(text in data for text in _ODD_TEXT):
+        return True
+    return bool(_ODD_PREFIX.search(data) or _ODD_ATTR.search(data))
 
 
 _REF = re.compile(r"([A-Za-z]{1,8})(\d{1,20})")

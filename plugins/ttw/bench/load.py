@@ -91,9 +91,10 @@ def xlsx_of(path: Path) -> Path:
     return xlsx
 
 
-def openpyxl_rows(path: Path) -> tuple[tuple[str, ...], Iterator[tuple[int, list[str]]]]:
+def openpyxl_rows(path: Path, rejected: list | None = None) -> tuple[tuple[str, ...], Iterator[tuple[int, list[str]]]]:
     """The reader registry exports had before python-calamine: openpyxl in read-only mode,
-    first sheet, header in the first non-empty row (a reference for the benchmark only)."""
+    first sheet, header in the first non-empty row (a reference for the benchmark only;
+    ``rejected`` is the loader's list of rows left out, which this reader never fills)."""
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True, data_only=True)

@@ -69,15 +69,19 @@ def ingest_platform_exports():
     @task(outlets=[RAW_PLATFORM_RECORDS], max_active_tis_per_dag=3, map_index_template="{{ extract_label }}")
     def extract_resource(item: dict, params: dict | None = None) -> dict:
         """Page one resource of one platform from its watermark; skipped when nothing changed."""
+        import datetime as dt
+
         from airflow.sdk import Connection, get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
         from ttw.extract.platform import connection_id, endpoint_from_connection
         from ttw.ingest import ingest_platform
+        from ttw.settings import get_settings
         from ttw.warehouse import target_from_airflow
 
         get_current_context()["extract_label"] = f"{item['platform']}/{item['resource']}"  # the map index's name
         base_url, token = endpoint_from_connection(Connection.get(connection_id(item["platform"])))
+        settings = get_settings()
         (run,) = ingest_platform(
             target_from_airflow(),
             base_url,
@@ -85,8 +89,12 @@ def ingest_platform_exports():
             resources=[item["resource"]],
             platform=item["platform"],
             page_size=int((params or {}).get("page_size") or 500),
+            max_pages=settings.platform_max_pages,
+            future_tolerance=dt.timedelta(hours=settings.platform_future_tolerance_hours),
         )
         print(run.summary)
+        for problem in run.problems:
+            print(f"rejected (kept in ops.load_rejects): {problem}")
         if not run.loaded:
             raise AirflowSkipException(run.summary)  # nothing new: no asset event
         return {"platform": run.platform, "resource": run.resource, "loaded": run.loaded}

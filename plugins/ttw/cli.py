@@ -590,6 +590,8 @@ def ingest_platform_cmd(
     page_size: Annotated[int, typer.Option(help="Records per page asked for.")] = 500,
 ) -> None:
     """Load a platform's records changed since the last run into raw.platform_records."""
+    import datetime as dt
+
     from ttw.extract.platform import RESOURCES
     from ttw.ingest import ingest_platform
     from ttw.warehouse import ensure_warehouse
@@ -602,10 +604,19 @@ def ingest_platform_cmd(
     if unknown:
         raise TTWError(f"--resource {unknown[0]!r}: expected one of {', '.join(RESOURCES)}")
     runs = ingest_platform(
-        ensure_warehouse(settings), base_url, bearer, resources=resource, platform=platform, page_size=page_size
+        ensure_warehouse(settings),
+        base_url,
+        bearer,
+        resources=resource,
+        platform=platform,
+        page_size=page_size,
+        max_pages=settings.platform_max_pages,
+        future_tolerance=dt.timedelta(hours=settings.platform_future_tolerance_hours),
     )
     for run in runs:
         out.print(run.summary, soft_wrap=True)
+        for problem in run.problems:
+            out.print(f"  rejected: {problem}", soft_wrap=True)
 
 
 @app.command("build")

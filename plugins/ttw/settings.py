@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     platform_token: str | None = Field(
         default=None, description="Bearer token of the platform API (the sample server's, or a real platform's)."
     )
+    platform_max_pages: int = Field(
+        default=10_000,
+        description="Pages of one platform resource a run reads before it stops with an error "
+        "(a listing that never ends).",
+    )
+    platform_future_tolerance_hours: float = Field(
+        default=24.0,
+        description="How far past now a platform record's updated_at may lie; a later record is rejected "
+        "(future_timestamp).",
+    )
     loader_password: str | None = Field(default=None, description="Password of role ttw_loader (unset: NOLOGIN).")
     transform_password: str | None = Field(default=None, description="Password of role ttw_transform (unset: NOLOGIN).")
     bi_reader_password: str | None = Field(default=None, description="Password of role bi_reader (unset: NOLOGIN).")

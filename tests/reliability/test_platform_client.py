@@ -21,6 +21,7 @@ from generated import PLATFORM_TOKEN
 from landed import watermark
 from ledger import assert_ledger_balances, load_rejects
 
+from ttw.build import build
 from ttw.errors import TTWError
 from ttw.extract.platform import ingest_resource, session
 from ttw.warehouse import connect
@@ -351,3 +352,36 @@ def test_an_html_answer_says_what_came(clean_target, hostile):
     assert str(caught.value).endswith(f"demands?page_size=500: expected JSON, got text/html: {html[:80]}")
     assert len(server.queries) == 1  # not asked again as if cut short
     assert batches(clean_target) == []
+
+
+# --- the same id in two resources ----------------------------------------------------------------
+
+
+def test_the_same_id_in_two_resources_is_two_listings_through_incremental_builds(
+    settings, clean_target, hostile, platform_server
+):
+    sample = platform_server().data
+    achievement = {**sample.records(PLATFORM, "achievements")[0][2], "id": "L-1"}
+    demand = {**sample.records(PLATFORM, "demands")[0][2], "id": "L-1"}
+    served = {"achievements": [achievement], "demands": [demand]}
+    server = hostile(lambda resource, query: page(served[resource]))
+    for resource in served:
+        read(clean_target, server, resource)
+
+    def listings() -> list[tuple[str, str, str]]:
+        with connect(clean_target) as conn:
+            return conn.execute(
+                "select listing_type, listing_id, title from marts_build.fct_platform_listings"
+                " where listing_id = 'L-1' order by listing_type"
+            ).fetchall()
+
+    build(settings, clean_target)
+    assert listings() == [("achievement", "L-1", achievement["title"]), ("demand", "L-1", demand["title"])]
+
+    # a newer version of the demand alone: the incremental build replaces it, not the achievement
+    changed = dt.datetime.fromisoformat(demand["updated_at"].replace("Z", "+00:00")) + dt.timedelta(seconds=1)
+    served["demands"] = [{**demand, "updated_at": changed.isoformat(), "title": "新标题"}]
+    read(clean_target, server, "demands")
+    build(settings, clean_target)
+    assert listings() == [("achievement", "L-1", achievement["title"]), ("demand", "L-1", "新标题")]
+    assert_ledger_balances(clean_target)

@@ -5,7 +5,7 @@
 {{
     config(
         materialized='incremental',
-        unique_key=['platform', 'listing_id'],
+        unique_key=['platform', 'listing_type', 'listing_id'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         indexes=[{'columns': ['last_batch_id']}],

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         description="The DAGs take a landed file once unchanged this long, or with NAME.done beside it "
         "(`ttw ingest --settle`, default 0).",
     )
+    lock_timeout_seconds: float = Field(
+        default=600.0,
+        description="How long build, audit and publish wait for a stage lock held by another run "
+        "(`--lock-timeout`; `--no-wait` fails at once).",
+    )
     project_dir: Path = Field(
         default=PROJECT_ROOT,
         description="The checkout holding dags/, dbt_project/ and expectations/ (needed when ttw is installed "

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
         description="How far past now a platform record's updated_at may lie; a later record is rejected "
         "(future_timestamp).",
     )
+    landing_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders the ingest DAGs' landing_dir param may name besides TTW_HOME/landing (a JSON list).",
+    )
     loader_password: str | None = Field(default=None, description="Password of role ttw_loader (unset: NOLOGIN).")
     transform_password: str | None = Field(default=None, description="Password of role ttw_transform (unset: NOLOGIN).")
     bi_reader_password: str | None = Field(default=None, description="Password of role bi_reader (unset: NOLOGIN).")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,11 +20,12 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from generated import PLATFORM_TOKEN
 from landed import watermark
-from ledger import assert_ledger_balances, load_rejects
+from ledger import SAMPLE, assert_ledger_balances, load_rejects
 
 from ttw.build import build
 from ttw.errors import TTWError
 from ttw.extract.platform import ingest_resource, session
+from ttw.orchestrate import prepare_airflow, run_dag
 from ttw.warehouse import connect
 
 PLATFORM = "tech_market"
@@ -385,3 +387,41 @@ def test_the_same_id_in_two_resources_is_two_listings_through_incremental_builds
     build(settings, clean_target)
     assert listings() == [("achievement", "L-1", achievement["title"]), ("demand", "L-1", "新标题")]
     assert_ledger_balances(clean_target)
+
+
+# --- the landing_dir param -------------------------------------------------------------------------
+
+
+def test_the_landing_dir_param_reads_only_folders_under_the_landing_root(settings, clean_target, dag_env, capfd):
+    prepare_airflow(settings, clean_target)
+    only_the_root = {"TTW_LANDING_ROOTS": "[]"}  # no folder allowed beside TTW_HOME/landing
+    inside = settings.landing_dir / "backfill-202401"
+    inside.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(SAMPLE, inside / "contracts_202401.csv")
+    outcome = run_dag(
+        settings, clean_target, "ingest_contract_registry", {"landing_dir": str(inside)}, env=only_the_root
+    )
+    assert outcome.state == "success"
+    assert [row[:2] for row in batches_of(clean_target)] == [(str(inside / "contracts_202401.csv"), 62)]
+
+    capfd.readouterr()
+    for outside in ("/etc", str(settings.landing_dir / ".." / "pgdata")):
+        refused = run_dag(
+            settings, clean_target, "ingest_contract_registry", {"landing_dir": outside}, env=only_the_root
+        )
+        assert refused.state == "failed"
+        # the load fails before it reads anything, and the report of rejected files never runs
+        assert set(refused.failed_tasks) == {"load_contract_exports", "fail_on_rejected_files"}
+        logged = capfd.readouterr()
+        summary = [line for line in (logged.out + logged.err).splitlines() if "TTW FAILED" in line]
+        assert any(
+            f"landing_dir {outside!r} is outside the landing root {settings.landing_dir}" in line for line in summary
+        ), summary
+    with connect(clean_target) as conn:
+        assert conn.execute("select count(*) from ops.load_batches").fetchone()[0] == 1
+    assert_ledger_balances(clean_target)
+
+
+def batches_of(target) -> list[tuple[str, int]]:
+    with connect(target) as conn:
+        return conn.execute("select source_uri, rows_loaded from ops.load_batches order by batch_id").fetchall()

@@ -7,7 +7,10 @@ per platform and resource (`achievements`, `demands`, `challenges`, `matches`,
 `updated_since` from its watermark in `ops.watermarks` and committing page by page into
 `raw.platform_records`. 429s (with `Retry-After`), 5xx and timeouts are retried inside
 the task, then by Airflow with exponential backoff; the watermark never moves past what
-is committed, so a retry resumes without loss or duplicates.
+is committed, so a retry resumes without loss or duplicates. A record the platform gets
+wrong (a bad id, an impossible or future `updated_at`, a NUL or NaN) is rejected alone into
+`ops.load_rejects`; a cursor given twice, or a listing past `TTW_PLATFORM_MAX_PAGES`, stops
+the task with a clear error (docs/reliability.md, "Platform client").
 
 Each platform's endpoint and bearer token come from the Airflow connection
 `platform_<name>`, e.g. `AIRFLOW_CONN_PLATFORM_TECH_MARKET=http://:TOKEN@host:8765/tech_market`

@@ -62,11 +62,18 @@ DBT_ARGS = {
 def build_warehouse():
     @task
     def prepare_warehouse() -> None:
-        """Create the raw and ops tables dbt reads, even for a family that has not delivered yet."""
+        """Create the raw and ops tables dbt reads, even for a family that has not delivered yet,
+        and fix the load batches this run reads (those committed now), once no build, audit or
+        publish from the CLI holds the build lock."""
+        from ttw.build import fix_build_batches
         from ttw.ingest import ensure_raw_tables
+        from ttw.locks import MARTS_BUILD, stage_lock
         from ttw.warehouse import target_from_airflow
 
-        ensure_raw_tables(target_from_airflow())
+        target = target_from_airflow()
+        with stage_lock(target, (MARTS_BUILD,), "build_warehouse", timeout=settings.lock_timeout_seconds):
+            ensure_raw_tables(target)
+            fix_build_batches(target)
 
     dbt = DbtTaskGroup(
         group_id="dbt",

@@ -13,7 +13,9 @@ it has been unchanged for `TTW_SETTLE_SECONDS` (default 30 s) or has `NAME.done`
 it; one still being written waits for the next run.
 
 Params: `year` loads only that year's roster and reports (a backfill or a late
-re-delivery); `landing_dir` reads `centers/` and `reports/` under another folder.
+re-delivery); `landing_dir` reads `centers/` and `reports/` under another folder, one under
+the landing root `$TTW_HOME/landing` (or under a folder of `TTW_LANDING_ROOTS`): any other
+path fails the run.
 
 Emits `raw.center_reports`, which schedules `build_warehouse`.
 """
@@ -40,9 +42,7 @@ def ingest_center_reports():
     @task(outlets=[RAW_CENTER_REPORTS])
     def load_rosters_and_reports(params: dict | None = None) -> dict:
         """Rosters, then report workbooks; bad files are reported downstream."""
-        from pathlib import Path
-
-        from ttw.dagkit import ingest_outcome
+        from ttw.dagkit import ingest_outcome, landing_folder
         from ttw.ingest import ingest_centers, ingest_reports
         from ttw.pipeline import in_period
         from ttw.settings import get_settings
@@ -50,7 +50,7 @@ def ingest_center_reports():
 
         params = params or {}
         settings = get_settings()
-        landing = Path(params["landing_dir"]) if params.get("landing_dir") else settings.landing_dir
+        landing = landing_folder(params.get("landing_dir"), settings.landing_dir, settings)
         target = target_from_airflow()
         year, settle = params.get("year"), settings.settle_seconds
         reports = {

@@ -13,7 +13,8 @@ run. Links out of the folder are refused and fail the run; anything else that is
 delivery (a FIFO, a file named like no export) is listed by name and never read.
 
 Params: `month` (YYYYMM, or YYYY for a whole year) loads only that period's exports, for
-a backfill or a re-delivery; `landing_dir` reads another folder.
+a backfill or a re-delivery; `landing_dir` reads another folder under the landing root
+`$TTW_HOME/landing` (or under a folder of `TTW_LANDING_ROOTS`): any other path fails the run.
 
 Emits `raw.registry_contracts`, which schedules `build_warehouse`.
 """
@@ -40,9 +41,7 @@ def ingest_contract_registry():
     @task(outlets=[RAW_REGISTRY_CONTRACTS])
     def load_contract_exports(params: dict | None = None) -> dict:
         """Load the exports in the landing folder; bad files are reported downstream."""
-        from pathlib import Path
-
-        from ttw.dagkit import ingest_outcome
+        from ttw.dagkit import ingest_outcome, landing_folder
         from ttw.ingest import ingest_contracts
         from ttw.pipeline import in_period
         from ttw.settings import get_settings
@@ -50,7 +49,7 @@ def ingest_contract_registry():
 
         params = params or {}
         settings = get_settings()
-        landing = Path(params["landing_dir"]) if params.get("landing_dir") else settings.landing_dir / "contracts"
+        landing = landing_folder(params.get("landing_dir"), settings.landing_dir / "contracts", settings)
         report = ingest_contracts(
             target_from_airflow(),
             [landing],

@@ -7,7 +7,10 @@ per platform and resource (`achievements`, `demands`, `challenges`, `matches`,
 `updated_since` from its watermark in `ops.watermarks` and committing page by page into
 `raw.platform_records`. 429s (with `Retry-After`), 5xx and timeouts are retried inside
 the task, then by Airflow with exponential backoff; the watermark never moves past what
-is committed, so a retry resumes without loss or duplicates.
+is committed, so a retry resumes without loss or duplicates. A record the platform gets
+wrong (a bad id, an impossible or future `updated_at`, a NUL or NaN) is rejected alone into
+`ops.load_rejects`; a cursor given twice, or a listing past `TTW_PLATFORM_MAX_PAGES`, stops
+the task with a clear error (docs/reliability.md, "Platform client").
 
 Each platform's endpoint and bearer token come from the Airflow connection
 `platform_<name>`, e.g. `AIRFLOW_CONN_PLATFORM_TECH_MARKET=http://:TOKEN@host:8765/tech_market`
@@ -69,15 +72,19 @@ def ingest_platform_exports():
     @task(outlets=[RAW_PLATFORM_RECORDS], max_active_tis_per_dag=3, map_index_template="{{ extract_label }}")
     def extract_resource(item: dict, params: dict | None = None) -> dict:
         """Page one resource of one platform from its watermark; skipped when nothing changed."""
+        import datetime as dt
+
         from airflow.sdk import Connection, get_current_context
         from airflow.sdk.exceptions import AirflowSkipException
 
         from ttw.extract.platform import connection_id, endpoint_from_connection
         from ttw.ingest import ingest_platform
+        from ttw.settings import get_settings
         from ttw.warehouse import target_from_airflow
 
         get_current_context()["extract_label"] = f"{item['platform']}/{item['resource']}"  # the map index's name
         base_url, token = endpoint_from_connection(Connection.get(connection_id(item["platform"])))
+        settings = get_settings()
         (run,) = ingest_platform(
             target_from_airflow(),
             base_url,
@@ -85,8 +92,12 @@ def ingest_platform_exports():
             resources=[item["resource"]],
             platform=item["platform"],
             page_size=int((params or {}).get("page_size") or 500),
+            max_pages=settings.platform_max_pages,
+            future_tolerance=dt.timedelta(hours=settings.platform_future_tolerance_hours),
         )
         print(run.summary)
+        for problem in run.problems:
+            print(f"rejected (kept in ops.load_rejects): {problem}")
         if not run.loaded:
             raise AirflowSkipException(run.summary)  # nothing new: no asset event
         return {"platform": run.platform, "resource": run.resource, "loaded": run.loaded}

@@ -7,6 +7,7 @@ tests drop and recreate the warehouse schemas there: never point it at real data
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -27,6 +28,8 @@ os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(PROJECT_ROOT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 # the DAGs take a landed file once unchanged for TTW_SETTLE_SECONDS: the tests land files whole
 os.environ.setdefault("TTW_SETTLE_SECONDS", "0")
+# the DAG tests name delivery folders under pytest's temporary folders as landing_dir
+os.environ.setdefault("TTW_LANDING_ROOTS", json.dumps([tempfile.gettempdir()]))
 
 SAMPLE_CONTRACTS = PROJECT_ROOT / "plugins" / "ttw" / "samples" / "contracts_sample.csv"
 

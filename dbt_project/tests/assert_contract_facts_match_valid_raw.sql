@@ -6,6 +6,7 @@ with
 raw_contracts as (
 
     select * from {{ source('registry', 'registry_contracts') }}
+    where {{ in_build('_batch_id') }}
 
 ),
 

@@ -66,6 +66,27 @@ def run_dbt(settings: Settings, target: Target, args: list[str]) -> str:
 NOTHING_CHANGED = "nothing to build: no source has new rows since the last build"
 
 
+def fix_build_batches(target: Target) -> int:
+    """Fix the load batches the next dbt run reads: those committed now (ops.build_batches).
+
+    Returns how many. Rows committed later wait for the next build; ops.model_batches
+    records which of them each incremental model has processed.
+    """
+    from ttw.warehouse import connect
+
+    with connect(target) as conn, conn.transaction():
+        conn.execute("create table if not exists ops.build_batches (batch_id bigint primary key)")
+        conn.execute(
+            "create table if not exists ops.model_batches"
+            " (model text not null, batch_id bigint not null, primary key (model, batch_id))"
+        )
+        conn.execute("delete from ops.build_batches")
+        return conn.execute("insert into ops.build_batches select batch_id from ops.load_batches").rowcount
+
+
+NO_NODES = "does not match any enabled nodes"
+
+
 def build(
     settings: Settings,
     target: Target,
@@ -73,16 +94,43 @@ def build(
     full_refresh: bool = False,
     select: list[str] | None = None,
     changed: bool = False,
+    wait: bool = True,
+    lock_timeout: float | None = None,
 ) -> str:
-    """``dbt build`` into ``marts_build`` (seeds, models, tests).
+    """``dbt build`` into ``marts_build`` (seeds, models, tests), holding the build lock.
 
+    A build running elsewhere (or an audit or publish, which read ``marts_build``) is
+    waited for, ``lock_timeout`` seconds at most (default: the setting), or not at all
+    without ``wait``. The build reads the load batches committed when it starts.
     ``changed``: only what lies downstream of the sources that gained rows since the last
     whole build (dbt's ``source:NAME+``), when that build was of the same project; every
     node otherwise. With nothing new, dbt does not run and :data:`NOTHING_CHANGED` is returned.
+    A ``select`` that matches no node fails.
     """
-    from ttw.ingest import ensure_raw_tables
+    from ttw.locks import MARTS_BUILD, stage_lock
 
-    ensure_raw_tables(target)  # dbt's sources exist even before a family's first delivery
+    timeout = settings.lock_timeout_seconds if lock_timeout is None else lock_timeout
+    with stage_lock(target, (MARTS_BUILD,), "build", timeout=timeout, wait=wait):
+        return _build(settings, target, full_refresh=full_refresh, select=select, changed=changed)
+
+
+def ensure_sources(target: Target) -> None:
+    """dbt's sources exist even before a family's first delivery. Their DDL runs only when
+    one is missing: it would otherwise wait for every load in progress to commit."""
+    from ttw.ingest import CENTER_ROSTER, REGISTRY_CONTRACTS, REPORT_TABLES, ensure_raw_tables
+    from ttw.warehouse import connect
+
+    names = ["ops.load_batches", "ops.load_rejects", "raw.platform_records"]
+    names += [table.qualified for table in (REGISTRY_CONTRACTS, CENTER_ROSTER, *REPORT_TABLES)]
+    with connect(target) as conn:
+        missing = [name for name in names if conn.execute("select to_regclass(%s)", (name,)).fetchone()[0] is None]
+    if missing:
+        ensure_raw_tables(target)
+
+
+def _build(settings: Settings, target: Target, *, full_refresh: bool, select: list[str] | None, changed: bool) -> str:
+    ensure_sources(target)
+    fix_build_batches(target)
     whole = not select
     if whole:  # counted before dbt starts: rows landing during the build count as new next time
         rows, checksum = source_rows(target), project_checksum(settings)
@@ -94,8 +142,15 @@ def build(
     if full_refresh:
         args.append("--full-refresh")
     if select:
-        args += ["--select", *select]
-    output = run_dbt(settings, target, args)
+        # a selection matching nothing is an error, found before anything runs
+        args += ["--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}', "--select", *select]
+    try:
+        output = run_dbt(settings, target, args)
+    except TTWError as exc:
+        if NO_NODES not in str(exc):
+            raise
+        named = " ".join(repr(s) for s in select or ())
+        raise TTWError(f"--select {named}: matches no model, seed or test of the dbt project; nothing built") from None
     if whole:
         _record_sources(target, rows, checksum)
     return output

@@ -591,6 +591,8 @@ def ingest_platform_cmd(
     page_size: Annotated[int, typer.Option(help="Records per page asked for.")] = 500,
 ) -> None:
     """Load a platform's records changed since the last run into raw.platform_records."""
+    import datetime as dt
+
     from ttw.extract.platform import RESOURCES
     from ttw.ingest import ingest_platform
     from ttw.warehouse import ensure_warehouse
@@ -603,10 +605,29 @@ def ingest_platform_cmd(
     if unknown:
         raise TTWError(f"--resource {unknown[0]!r}: expected one of {', '.join(RESOURCES)}")
     runs = ingest_platform(
-        ensure_warehouse(settings), base_url, bearer, resources=resource, platform=platform, page_size=page_size
+        ensure_warehouse(settings),
+        base_url,
+        bearer,
+        resources=resource,
+        platform=platform,
+        page_size=page_size,
+        max_pages=settings.platform_max_pages,
+        future_tolerance=dt.timedelta(hours=settings.platform_future_tolerance_hours),
     )
     for run in runs:
         out.print(run.summary, soft_wrap=True)
+        for problem in run.problems:
+            out.print(f"  rejected: {problem}", soft_wrap=True)
+
+
+# build, audit and publish hold the stage locks (ttw.locks): how to meet one already taken
+NoWait = Annotated[
+    bool, typer.Option("--no-wait", help="Fail at once when another build, audit or publish holds the lock.")
+]
+LockTimeout = Annotated[
+    float | None,
+    typer.Option("--lock-timeout", help="Seconds to wait for the lock (default TTW_LOCK_TIMEOUT_SECONDS, 600)."),
+]
 
 
 @app.command("build")
@@ -620,6 +641,8 @@ def build_cmd(
             help="Only what depends on sources with new rows since the last whole build (of the same project).",
         ),
     ] = False,
+    no_wait: NoWait = False,
+    lock_timeout: LockTimeout = None,
 ) -> None:
     """Run dbt build (seeds, models, tests) into marts_build."""
     from ttw.build import NOTHING_CHANGED, build, rejects_summary
@@ -629,7 +652,15 @@ def build_cmd(
         raise typer.BadParameter("--changed chooses the nodes itself: not with --select or --full-refresh")
     settings = get_settings()
     target = ensure_warehouse(settings)
-    output = build(settings, target, full_refresh=full_refresh, select=select, changed=changed)
+    output = build(
+        settings,
+        target,
+        full_refresh=full_refresh,
+        select=select,
+        changed=changed,
+        wait=not no_wait,
+        lock_timeout=lock_timeout,
+    )
     if output == NOTHING_CHANGED:
         out.print(output)
         return
@@ -645,7 +676,10 @@ def build_cmd(
 
 
 @app.command("audit")
-def audit_cmd() -> None:
+def audit_cmd(
+    no_wait: NoWait = False,
+    lock_timeout: LockTimeout = None,
+) -> None:
     """Check marts_build before publishing: the last dbt build's tests plus the GX suites (expectations/)."""
     from collections import Counter
 
@@ -653,7 +687,7 @@ def audit_cmd() -> None:
     from ttw.warehouse import ensure_warehouse
 
     settings = get_settings()
-    result = audit(settings, ensure_warehouse(settings))
+    result = audit(settings, ensure_warehouse(settings), wait=not no_wait, lock_timeout=lock_timeout)
     table = Table(title=f"audit {result.run_id[:8]} of dbt build {(result.dbt_build_id or '?')[:8]}")
     for column in ("suite", "checks", "ok", "crit fail", "warn fail"):
         table.add_column(column, justify="left" if column == "suite" else "right", no_wrap=column == "suite")
@@ -677,13 +711,16 @@ def audit_cmd() -> None:
 
 
 @app.command("publish")
-def publish_cmd() -> None:
+def publish_cmd(
+    no_wait: NoWait = False,
+    lock_timeout: LockTimeout = None,
+) -> None:
     """Copy the tables of marts_build into marts (what BI reads) in one transaction."""
     from ttw.publish import publish
     from ttw.warehouse import ensure_warehouse
 
     settings = get_settings()
-    counts = publish(settings, ensure_warehouse(settings))
+    counts = publish(settings, ensure_warehouse(settings), wait=not no_wait, lock_timeout=lock_timeout)
     for name, rows in counts.items():
         out.print(f"marts.{name}: {rows} rows")
 

@@ -6,12 +6,14 @@ Import-light (no database, no dbt): the DAG files import it at parse time.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pendulum
 
 if TYPE_CHECKING:
     from ttw.ingest import IngestReport
+    from ttw.settings import Settings
 
 log = logging.getLogger("ttw.airflow")
 
@@ -90,3 +92,22 @@ def fail_on_errors(outcome: dict[str, Any]) -> None:
 
     if outcome["errors"]:
         raise AirflowFailException("; ".join(outcome["errors"]))
+
+
+def landing_folder(param: str | None, default: Path, settings: Settings) -> Path:
+    """The folder an ingest DAG reads: ``default``, or the ``landing_dir`` param when it lies
+    under the landing root (TTW_HOME/landing) or a folder of TTW_LANDING_ROOTS, links
+    resolved. Any other path fails the run, without retries."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    if not param:
+        return default
+    chosen = Path(param).expanduser().resolve()
+    roots = [settings.landing_dir, *settings.landing_roots]
+    if any(chosen.is_relative_to(root.expanduser().resolve()) for root in roots):
+        return chosen
+    allowed = f" or TTW_LANDING_ROOTS ({', '.join(map(str, settings.landing_roots))})" if settings.landing_roots else ""
+    raise AirflowFailException(
+        f"landing_dir {param!r} is outside the landing root {settings.landing_dir}{allowed}: name a folder under it,"
+        " or add its parent to TTW_LANDING_ROOTS"
+    )

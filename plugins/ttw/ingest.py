@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import multiprocessing
 import os
 import stat
@@ -87,11 +88,22 @@ def ingest_platform(
     resources: Iterable[str] | None = None,
     platform: str | None = None,
     page_size: int = 500,
+    max_pages: int = platform_api.MAX_PAGES,
+    future_tolerance: dt.timedelta = platform_api.FUTURE_TOLERANCE,
 ) -> list[platform_api.ResourceRun]:
     """Read every resource (or those named) of one platform from its watermark onwards."""
     http = platform_api.session(token)
     runs = [
-        platform_api.ingest_resource(target, http, base_url, resource, platform=platform, page_size=page_size)
+        platform_api.ingest_resource(
+            target,
+            http,
+            base_url,
+            resource,
+            platform=platform,
+            page_size=page_size,
+            max_pages=max_pages,
+            future_tolerance=future_tolerance,
+        )
         for resource in (resources or platform_api.RESOURCES)
     ]
     if any(run.loaded for run in runs):

@@ -240,8 +240,17 @@ class BatchResult:
         return lines
 
 
+def _ddl_lock(conn: psycopg.Connection) -> None:
+    """One process at a time creates or alters the warehouse's tables (two at once collide)."""
+    from ttw.locks import RAW_DDL, lock_key
+
+    conn.execute("select pg_advisory_xact_lock(%s)", (lock_key(RAW_DDL),))
+
+
 def ensure_ops(conn: psycopg.Connection) -> None:
-    conn.execute(OPS_DDL)
+    with conn.transaction():
+        _ddl_lock(conn)
+        conn.execute(OPS_DDL)
 
 
 def analyze(conn: psycopg.Connection, tables: Iterable[sql.Composable]) -> None:
@@ -253,6 +262,12 @@ def analyze(conn: psycopg.Connection, tables: Iterable[sql.Composable]) -> None:
 
 def ensure_raw_table(conn: psycopg.Connection, table: RawTable) -> None:
     """Create the raw table, its row-number sequence and metadata defaults (idempotent)."""
+    with conn.transaction():
+        _ddl_lock(conn)
+        _create_raw_table(conn, table)
+
+
+def _create_raw_table(conn: psycopg.Connection, table: RawTable) -> None:
     columns = sql.SQL(",\n").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in table.columns)
     conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(table.schema)))
     conn.execute(sql.SQL("create sequence if not exists {}").format(table.row_sequence))

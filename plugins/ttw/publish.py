@@ -10,6 +10,8 @@ the commit). Each table gets the indexes its dbt model declares (the ``indexes``
 config, as dbt built them on ``marts_build``) and fresh planner statistics. Publishing
 refuses when the newest audit is not of the newest build or failed a critical check (a
 failed dbt node is one), leaving ``marts`` untouched, and when it would publish nothing.
+Two publishes never run at once (stage locks, :mod:`ttw.locks`), nor a publish during a
+build or an audit.
 """
 
 from __future__ import annotations
@@ -86,8 +88,23 @@ def _mirror_indexes(conn, table: str) -> None:
         )
 
 
-def publish(settings: Settings, target: Target) -> dict[str, int]:
-    """Replace ``marts`` with the audited tables of ``marts_build``; returns rows per table."""
+def publish(
+    settings: Settings, target: Target, *, wait: bool = True, lock_timeout: float | None = None
+) -> dict[str, int]:
+    """Replace ``marts`` with the audited tables of ``marts_build``; returns rows per table.
+
+    Holds the ``marts_build`` and ``marts`` locks: a build, audit or publish running
+    elsewhere is waited for (``lock_timeout`` seconds at most, default: the setting), or
+    not at all without ``wait``.
+    """
+    from ttw.locks import MARTS, MARTS_BUILD, stage_lock
+
+    timeout = settings.lock_timeout_seconds if lock_timeout is None else lock_timeout
+    with stage_lock(target, (MARTS_BUILD, MARTS), "publish", timeout=timeout, wait=wait):
+        return _publish(settings, target)
+
+
+def _publish(settings: Settings, target: Target) -> dict[str, int]:
     _require_passed_audit(settings, target)
     counts: dict[str, int] = {}
     with connect(target) as conn, conn.transaction():

@@ -41,6 +41,20 @@ class Settings(BaseSettings):
     platform_token: str | None = Field(
         default=None, description="Bearer token of the platform API (the sample server's, or a real platform's)."
     )
+    platform_max_pages: int = Field(
+        default=10_000,
+        description="Pages of one platform resource a run reads before it stops with an error "
+        "(a listing that never ends).",
+    )
+    platform_future_tolerance_hours: float = Field(
+        default=24.0,
+        description="How far past now a platform record's updated_at may lie; a later record is rejected "
+        "(future_timestamp).",
+    )
+    landing_roots: list[Path] = Field(
+        default_factory=list,
+        description="Folders the ingest DAGs' landing_dir param may name besides TTW_HOME/landing (a JSON list).",
+    )
     loader_password: str | None = Field(default=None, description="Password of role ttw_loader (unset: NOLOGIN).")
     transform_password: str | None = Field(default=None, description="Password of role ttw_transform (unset: NOLOGIN).")
     bi_reader_password: str | None = Field(default=None, description="Password of role bi_reader (unset: NOLOGIN).")
@@ -48,6 +62,11 @@ class Settings(BaseSettings):
         default=30.0,
         description="The DAGs take a landed file once unchanged this long, or with NAME.done beside it "
         "(`ttw ingest --settle`, default 0).",
+    )
+    lock_timeout_seconds: float = Field(
+        default=600.0,
+        description="How long build, audit and publish wait for a stage lock held by another run "
+        "(`--lock-timeout`; `--no-wait` fails at once).",
     )
     project_dir: Path = Field(
         default=PROJECT_ROOT,

@@ -12,6 +12,7 @@ raw_rows as (
         _batch_id as batch_id,
         count(*) as raw_count
     from {{ source(source_name, table_name) }}
+    where {{ in_build('_batch_id') }}
     group by _batch_id
 
 ),

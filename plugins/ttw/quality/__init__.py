@@ -288,8 +288,20 @@ def record(target: Target, audit: Audit) -> None:
         conn.commit()
 
 
-def audit(settings: Settings, target: Target) -> Audit:
-    """dbt's results plus every GX suite; recorded, with Data Docs. Never raises on a failed check."""
+def audit(settings: Settings, target: Target, *, wait: bool = True, lock_timeout: float | None = None) -> Audit:
+    """dbt's results plus every GX suite; recorded, with Data Docs. Never raises on a failed check.
+
+    Holds the ``marts_build`` lock (no build or publish runs meanwhile): waits for it
+    ``lock_timeout`` seconds at most (default: the setting), or not at all without ``wait``.
+    """
+    from ttw.locks import MARTS_BUILD, stage_lock
+
+    timeout = settings.lock_timeout_seconds if lock_timeout is None else lock_timeout
+    with stage_lock(target, (MARTS_BUILD,), "audit", timeout=timeout, wait=wait):
+        return _audit(settings, target)
+
+
+def _audit(settings: Settings, target: Target) -> Audit:
     build_id, checks = dbt_checks(target)
     docs_dir = settings.out_dir / "data_docs"
     gx_checks, index = run_suites(target, load_suites(suites_dir(settings)), docs_dir=docs_dir)

@@ -2,13 +2,13 @@
     name (normalised), what else it says about it, the day, and which source. Sources rank
     for a tie on the same day: the bureau's roster, then the registry, then the centers'
     own reports, then the platforms. Raw batches are append-only, so observations are
-    too: an incremental build appends those of batches newer than the newest it holds
-    from the same source. -#}
+    too: an incremental build appends those of the batches it has not processed yet. -#}
 {{
     config(
         materialized='incremental',
         indexes=[{'columns': ['credit_code']}, {'columns': ['source_name', 'batch_id']}],
         on_schema_change='fail',
+        post_hook="{{ record_batches() }}",
     )
 }}
 {%- set platform_parties = [
@@ -64,7 +64,7 @@ observations as (
         2 as source_rank,
         batch_id
     from contracts
-    where {{ newer_batches('batch_id', 'batch_id', "source_name = 'registry'") }}
+    where {{ unseen_batches('batch_id') }}
 
     union all
 
@@ -80,7 +80,7 @@ observations as (
     from contracts
     where
         buyer_credit_code is not null
-        and {{ newer_batches('batch_id', 'batch_id', "source_name = 'registry'") }}
+        and {{ unseen_batches('batch_id') }}
 
     union all
 
@@ -94,7 +94,7 @@ observations as (
         1 as source_rank,
         batch_id
     from roster
-    where {{ newer_batches('batch_id', 'batch_id', "source_name = 'roster'") }}
+    where {{ unseen_batches('batch_id') }}
 
     union all
 
@@ -110,7 +110,7 @@ observations as (
     from report_hosts
     where
         report_year is not null
-        and {{ newer_batches('batch_id', 'batch_id', "source_name = 'reports'") }}
+        and {{ unseen_batches('batch_id') }}
 
     {% for model, party, has_region in platform_parties %}
         union all
@@ -125,7 +125,7 @@ observations as (
             4 as source_rank,
             batch_id
         from {{ ref(model) }}
-        where {{ newer_batches('batch_id', 'batch_id', "source_name = 'platforms'") }}
+        where {{ unseen_batches('batch_id') }}
     {% endfor %}
 
 ),

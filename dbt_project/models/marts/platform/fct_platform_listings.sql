@@ -1,15 +1,15 @@
 {#- What the platforms list: research achievements offered, enterprise demands and
     challenge (揭榜挂帅) projects, one row per listing in its current state. Incremental:
-    only listings with a version in a new load batch are rebuilt; a listing whose newest
+    only listings with a version in a batch not processed yet are rebuilt; a listing whose newest
     version is a deletion leaves the table (post-hook). -#}
 {{
     config(
         materialized='incremental',
-        unique_key=['platform', 'listing_id'],
+        unique_key=['platform', 'listing_type', 'listing_id'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         indexes=[{'columns': ['last_batch_id']}],
-        post_hook="delete from {{ this }} where is_deleted",
+        post_hook=["delete from {{ this }} where is_deleted", "{{ record_batches() }}"],
     )
 }}
 
@@ -25,7 +25,16 @@ latest as (
 in_scope as (
 
     select * from latest
-    where {{ newer_batches('last_batch_id') }}
+    {% if is_incremental() -%}
+        where (platform, resource, record_id) in (
+            select
+                carried.platform,
+                carried.resource,
+                carried.record_id
+            from {{ ref('int_platform__latest_versions') }} as carried
+            where {{ unseen_batches('carried.batch_id') }}
+        )
+    {%- endif %}
 
 ),
 

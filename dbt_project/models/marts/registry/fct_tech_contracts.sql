@@ -1,5 +1,6 @@
 {#- One row per registered technology contract in its latest version. Incremental: a
-    contract is rebuilt when a new load batch carries any version of it, and its latest
+    contract is rebuilt when a batch it has not processed carries any version of it (see
+    unseen_batches: batches may commit out of id order), and its latest
     version is chosen again from all its versions, so a late correction (or a late older
     export, which must not win) lands correctly. -#}
 {{
@@ -8,6 +9,7 @@
         unique_key='registration_no',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        post_hook="{{ record_batches() }}",
         indexes=[
             {'columns': ['registration_no'], 'unique': True},
             {'columns': ['last_batch_id']},
@@ -29,7 +31,12 @@ latest as (
     select * from versions
     where
         version_rank = 1
-        and {{ newer_batches('last_batch_id') }}
+        {% if is_incremental() -%}
+            and registration_no in (
+                select carried.registration_no from versions as carried
+                where {{ unseen_batches('carried.batch_id') }}
+            )
+        {%- endif %}
 
 ),
 

@@ -11,6 +11,7 @@ with
 source as (
 
     select * from {{ source('centers', 'center_roster') }}
+    where {{ in_build('_batch_id') }}
 
 ),
 

@@ -6,7 +6,7 @@
     config(
         materialized='incremental',
         indexes=[{'columns': ['_batch_id']}],
-        post_hook="{{ index_invalid_rows() }}",
+        post_hook=["{{ index_invalid_rows() }}", "{{ record_batches() }}"],
     )
 }}
 
@@ -15,7 +15,7 @@ with
 source as (
 
     select * from {{ source('platform', 'platform_records') }}
-    where {{ newer_batches('_batch_id', '_batch_id') }}
+    where {{ unseen_batches('_batch_id') }}
 
 ),
 

@@ -7,7 +7,7 @@
     config(
         materialized='incremental',
         indexes=[{'columns': ['_batch_id']}],
-        post_hook="{{ index_invalid_rows() }}",
+        post_hook=["{{ index_invalid_rows() }}", "{{ record_batches() }}"],
     )
 }}
 {%- set source_columns = [
@@ -28,7 +28,7 @@ with
 source as (
 
     select * from {{ source('registry', 'registry_contracts') }}
-    where {{ newer_batches('_batch_id', '_batch_id') }}
+    where {{ unseen_batches('_batch_id') }}
 
 ),
 

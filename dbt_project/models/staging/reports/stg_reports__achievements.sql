@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('reports', 'report_achievements') }}
+    where {{ in_build('_batch_id') }}
 
 ),
 

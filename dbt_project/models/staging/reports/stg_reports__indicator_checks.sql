@@ -7,12 +7,14 @@ with
 indicators as (
 
     select * from {{ source('reports', 'report_indicators') }}
+    where {{ in_build('_batch_id') }}
 
 ),
 
 fields as (
 
     select * from {{ source('reports', 'report_fields') }}
+    where {{ in_build('_batch_id') }}
 
 ),
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('reports', 'report_plans') }}
+    where {{ in_build('_batch_id') }}
 
 ),
 

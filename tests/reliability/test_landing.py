@@ -23,7 +23,7 @@ from ttw.orchestrate import prepare_airflow, run_dag
 from ttw.settings import Settings
 from ttw.warehouse import connect
 
-SECRET = "db_password=hunter2-not-a-delivery"
+SECRET = "db_password=hunter2-test-dummy-not-a-delivery"  # a made-up line a delivery must never echo
 
 
 def registration_nos(target, name: str) -> list[tuple[int, str]]:

@@ -1,4 +1,4 @@
-{#- Helpers for the platform API's records (DESIGN §5.2). -#}
+{#- Helpers for the platform API's records (docs/sources.md). -#}
 
 {#- A party of a record (owner, enterprise, issuer, solver): name, credit code, region. -#}
 {% macro platform_party(prefix, with_region=true) -%}

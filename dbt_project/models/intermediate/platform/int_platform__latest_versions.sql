@@ -1,4 +1,4 @@
-{#- The state of every platform record: its newest valid version (DESIGN §5.2: the same
+{#- The state of every platform record: its newest valid version (docs/sources.md: the same
     record may come on two pages while data changes; the newest updated_at wins). A
     deleted record's state is its tombstone. -#}
 -- a table: every platform fact reads it

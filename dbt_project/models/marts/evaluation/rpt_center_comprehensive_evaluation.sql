@@ -1,4 +1,4 @@
-{#- The comprehensive evaluation at the end of a center's 3-year build period (DESIGN §7):
+{#- The comprehensive evaluation at the end of a center's 3-year build period (docs/evaluation.md):
     for every center whose build period ended in a year it was still in the system, the
     annual scores of the years the period spans combined (their mean), the grade that
     mean earns, and the outcome. Only 合格 or better stay in the system; below 合格 means

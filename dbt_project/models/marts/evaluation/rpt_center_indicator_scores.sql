@@ -1,5 +1,5 @@
 {#- Every center-year in the system × every indicator of the evaluation scheme in force
-    that year (the seed evaluation_scheme, DESIGN §7): the value the scheme takes — as
+    that year (the seed evaluation_scheme, docs/evaluation.md): the value the scheme takes — as
     reported, as the registry verifies it, or the lower of the two; a ratio of two
     reported indicators where the scheme says so — its normalized score (0–100), weight
     and contribution to the total. A value the center did not give scores 0. -#}

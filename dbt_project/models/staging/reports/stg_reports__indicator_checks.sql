@@ -74,7 +74,7 @@ governing as (
 ),
 
 -- the center's standing at the end of the report year: its row in that roster
--- (DESIGN §5.1: a later roster supersedes an earlier one); a center that roster does
+-- (docs/sources.md: a later roster supersedes an earlier one); a center that roster does
 -- not list was not in the system
 report_standing as (
 

@@ -6,7 +6,6 @@ stays queryable."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 import shutil
 from decimal import Decimal
@@ -15,6 +14,7 @@ from pathlib import Path
 from generated import PLATFORM_TOKEN
 from ledger import SAMPLE, assert_ledger_balances
 from openpyxl import load_workbook
+from test_files import write_csv
 
 from ttw.build import build
 from ttw.evaluate import load_year
@@ -26,13 +26,6 @@ from ttw.warehouse import connect
 
 HEADER, *ROWS = list(csv.reader(SAMPLE.open(encoding="utf-8", newline="")))
 COLUMN = {name: index for index, name in enumerate(HEADER)}
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows([header, *rows])
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-    return path
 
 
 def staging_rejects(target, family: str) -> set[tuple]:
@@ -99,13 +92,13 @@ def test_out_of_range_dates_and_amounts_are_rejected_in_staging_and_never_stop_a
         tech_transaction_amount="1",
     )
     rows.append(large)
-    export = write_csv(landing / "contracts_sample.csv", HEADER, rows)  # spans 18 months: no month in its name
+    export = write_csv(landing / "contracts_sample.csv", rows, header=HEADER)  # spans 18 months: no month in its name
 
     # a roster with a center approved in 1899 and one whose build period ends in 2999
     [roster_header, *roster] = list(csv.reader((small_dataset / "centers" / "centers_2021.csv").open(encoding="utf-8")))
     roster[0][roster_header.index("approved_on")] = "1899-06-15"
     roster[1][roster_header.index("build_end")] = "2999-06-30"
-    roster_file = write_csv(landing / "centers_2021.csv", roster_header, roster)
+    roster_file = write_csv(landing / "centers_2021.csv", roster, header=roster_header)
 
     # a report of a center that roster lists, with a negative value and one past the bound
     report = next(

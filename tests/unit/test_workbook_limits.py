@@ -86,8 +86,9 @@ def test_formulas_without_a_saved_value_are_found_with_any_prefix_and_shared(tmp
         },
     )
     book = workbook.Book(path, "xlsx", reader=None)
-    assert workbook.unsaved_formulas(book, "数据") == ["B1", "B2"]
-    assert workbook.unsaved_formulas(book, "other") == []
+    grid = workbook.MAX_SHEET_ROWS * workbook.MAX_SHEET_COLUMNS
+    assert [m.cell for m in workbook.check_sheet(book, "数据", grid) if m.error is None] == ["B1", "B2"]
+    assert workbook.check_sheet(book, "other", grid) == []
 
 
 SHEET = (

@@ -316,11 +316,6 @@ def check_sheet(book: Book, name: str, max_cells: int) -> list[MarkedCell]:
         return _marked_cells(archive, part) if marked else []
 
 
-def unsaved_formulas(book: Book, name: str) -> list[str]:
-    """Cells (``F12``) of sheet ``name`` holding a formula with no saved value, in sheet order."""
-    return [m.cell for m in check_sheet(book, name, MAX_SHEET_ROWS * MAX_SHEET_COLUMNS) if m.error is None]
-
-
 class _Bounds:
     """The highest row and column a sheet names so far, and the rows it holds."""
 

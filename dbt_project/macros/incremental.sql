@@ -26,11 +26,49 @@
 {%- endmacro %}
 
 {#- Post-hook of an incremental model: it has processed every batch of this build (in the
-    model's own transaction, so a failed model records nothing). -#}
+    model's own transaction, so a failed model records nothing). Rebuilt from scratch, it
+    holds this build's batches alone: it forgets the others (a retracted batch). -#}
 {% macro record_batches() -%}
+    {%- if not is_incremental() %}
+    with forgotten as (
+        delete from ops.model_batches as seen
+        where
+            seen.model = '{{ this.identifier }}'
+            and not exists (
+                select 1 from ops.build_batches as build_batches
+                where build_batches.batch_id = seen.batch_id
+            )
+    )
+    {% endif -%}
     insert into ops.model_batches (model, batch_id)
     select '{{ this.identifier }}', build_batches.batch_id from ops.build_batches as build_batches
     on conflict do nothing
+{%- endmacro %}
+
+{#- dbt's own should_full_refresh (the model's full_refresh config, else --full-refresh),
+    plus: an incremental model that has processed a batch since retracted (ttw batches
+    retract; ops.model_batches) is rebuilt from scratch, which leaves the batch's rows out,
+    by whichever build runs next (`ttw build`, the build_warehouse DAG's tasks). -#}
+{% macro should_full_refresh() -%}
+    {%- set configured = config.get('full_refresh') -%}
+    {%- if configured is not none -%}
+        {{ return(configured) }}
+    {%- endif -%}
+    {%- if flags.FULL_REFRESH or not execute or model.config.materialized != 'incremental' -%}
+        {{ return(flags.FULL_REFRESH) }}
+    {%- endif -%}
+    {{ return(holds_retracted_batch()) }}
+{%- endmacro %}
+
+{% macro holds_retracted_batch() -%}
+    {%- set held -%}
+        select exists (
+            select 1 from ops.model_batches as seen
+            inner join ops.load_batches as batches on seen.batch_id = batches.batch_id
+            where seen.model = '{{ this.identifier }}' and batches.retracted_at is not null
+        )
+    {%- endset -%}
+    {{ return(run_query(held).columns[0].values()[0]) }}
 {%- endmacro %}
 
 {#- A check table's rows that break a rule are about 1% of it: a partial index lets

@@ -67,11 +67,13 @@ NOTHING_CHANGED = "nothing to build: no source has new rows since the last build
 
 
 def fix_build_batches(target: Target) -> int:
-    """Fix the load batches the next dbt run reads: those committed now (ops.build_batches).
+    """Fix the load batches the next dbt run reads: those committed now and not retracted
+    (ops.build_batches; see :mod:`ttw.batches`).
 
     Returns how many. Rows committed later wait for the next build; ops.model_batches
     records which of them each incremental model has processed.
     """
+    from ttw.batches import ensure_retraction_columns
     from ttw.warehouse import connect
 
     with connect(target) as conn, conn.transaction():
@@ -80,8 +82,11 @@ def fix_build_batches(target: Target) -> int:
             "create table if not exists ops.model_batches"
             " (model text not null, batch_id bigint not null, primary key (model, batch_id))"
         )
+        ensure_retraction_columns(conn)
         conn.execute("delete from ops.build_batches")
-        return conn.execute("insert into ops.build_batches select batch_id from ops.load_batches").rowcount
+        return conn.execute(
+            "insert into ops.build_batches select batch_id from ops.load_batches where retracted_at is null"
+        ).rowcount
 
 
 NO_NODES = "does not match any enabled nodes"
@@ -198,10 +203,15 @@ def source_rows(target: Target) -> dict[str, int]:
 
 def grown_sources(settings: Settings, target: Target, rows: dict[str, int], checksum: str) -> list[str] | None:
     """dbt selectors downstream of the sources that grew since the last whole build; ``[]``
-    when none did; ``None`` (build everything) without a record of the same project."""
+    when none did; ``None`` (build everything) without a record of the same project, or
+    while a model still holds the rows of a retracted batch (those models rebuild from
+    scratch, and what lies downstream of them with them)."""
+    from ttw.batches import pending_retractions
     from ttw.warehouse import connect
 
     with connect(target) as conn:
+        if pending_retractions(conn):
+            return None
         recorded = dict(conn.execute("select source_id, row_count from ops.build_sources").fetchall())
         same_project = conn.execute(
             "select bool_and(project_checksum = %s) from ops.build_sources", (checksum,)

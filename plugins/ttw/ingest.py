@@ -20,6 +20,7 @@ from ttw import load
 from ttw.errors import TTWError
 from ttw.extract import platform as platform_api
 from ttw.extract import registry, reports
+from ttw.settings import get_settings
 from ttw.warehouse import Target, connect
 
 REGISTRY_CONTRACTS = load.RawTable("raw", "registry_contracts", registry.COLUMNS)
@@ -35,6 +36,9 @@ REPORT_TABLES = (REPORT_FIELDS, REPORT_INDICATORS, REPORT_ACHIEVEMENTS, REPORT_P
 
 # a file NAME.done beside a delivery NAME says the delivery is complete: it is taken at once
 MARKER = ".done"
+# where a file rejected whole goes, in its family's landing folder (with NAME.reason.txt):
+# never scanned, so the next run does not fail on it again
+REJECTED = "_rejected"
 
 
 @dataclass
@@ -48,6 +52,8 @@ class Landing:
     waiting: list[Path] = field(default_factory=list)  # still being written: the next run takes them
     not_deliveries: list[Path] = field(default_factory=list)  # named like no delivery: never read
     roots: dict[Path, Path] = field(default_factory=dict)  # a file taken -> the folder it must stay in
+    # a file taken from a folder under the landing root -> the _rejected folder it moves to if rejected whole
+    rejected_to: dict[Path, Path] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -149,6 +155,7 @@ def scan_deliveries(
     *,
     settle: float = 0,
     only: Callable[[Path], bool] | None = None,
+    landing_root: Path | None = None,
 ) -> Landing:
     """Look at delivery paths (files, or folders searched recursively) without reading a file.
 
@@ -158,23 +165,33 @@ def scan_deliveries(
     a regular file, such as a FIFO (skipped); with ``settle`` seconds, a delivery modified
     more recently than that, unless ``NAME.done`` is beside it (waiting: the next run takes
     it); and a file named like no delivery (not a delivery, never read; a marker is not
-    listed). A path that cannot be looked at is left to the loader, which says why.
+    listed). A path that cannot be looked at is left to the loader, which says why. A
+    ``_rejected`` folder (files rejected before) is not looked into.
+
+    A delivery found in a folder under the landing root (``landing_root``, default
+    ``$TTW_HOME/landing``: what the DAGs read) is noted in ``rejected_to`` with the
+    ``_rejected`` folder of its family's landing folder, where it goes if it is rejected
+    whole; a file named itself, or found elsewhere, stays where it is.
     """
-    patterns = tuple(patterns)
+    paths, patterns = list(paths), tuple(patterns)
     landing = Landing()
     now = time.time()
+    named = {path for path in paths if not path.is_dir()}
+    landing_root = (landing_root or get_settings().landing_dir).resolve()
     for path, root in _entries(paths):
+        if REJECTED in path.relative_to(root).parts:  # set aside before: never read again
+            continue
         if not path.exists() and not path.is_symlink():  # a path given that is not there
             landing.files.append(path)
             continue
-        named = is_named_like(path.name, patterns)
+        like = is_named_like(path.name, patterns)
         # a link named like a delivery, or to a folder, must stay inside; others are no delivery
-        refusal = link_refusal(path, root, patterns) if named or path.is_dir() else None
+        refusal = link_refusal(path, root, patterns) if like or path.is_dir() else None
         if refusal is not None:
             landing.refused.append(path)
             landing.errors.append(refusal)
             continue
-        if not named:
+        if not like:
             marker = path.name.endswith(MARKER) and is_named_like(path.name[: -len(MARKER)], patterns)
             if not marker and not path.is_dir():
                 landing.not_deliveries.append(path)
@@ -201,7 +218,19 @@ def scan_deliveries(
         else:
             landing.files.append(path)
             landing.roots[path] = root
+            if path not in named and (folder := _rejected_folder(path, landing_root)) is not None:
+                landing.rejected_to[path] = folder
     return landing
+
+
+def _rejected_folder(path: Path, landing_root: Path) -> Path | None:
+    """``landing_root/<family folder>/_rejected`` for a file under the landing root (its
+    family folder: the first folder below the root), else None."""
+    try:
+        below = path.parent.resolve().relative_to(landing_root)
+    except (OSError, ValueError):
+        return None
+    return landing_root.joinpath(*below.parts[:1], REJECTED)
 
 
 def is_named_like(name: str, patterns: Iterable[str]) -> bool:
@@ -303,11 +332,54 @@ def _load_each(
                 rule, reason = exc.rule or "file_rejected", str(exc)
             except UNREADABLE as exc:
                 rule, reason = "file_rejected", f"{path}: the file cannot be read ({type(exc).__name__}: {exc})"
-            load.record_file_reject(conn, family, path, rule, reason)
-            report.errors.append(reason)
+            reject_file(conn, report, family, path, rule, reason)
         except load.WarehouseFault as exc:
             report.errors.append(str(exc))
             return
+
+
+def reject_file(conn, report: IngestReport, family: str, path: Path, rule: str, reason: str) -> None:
+    """A file rejected whole: kept in ops.load_rejects with why, reported, and, when it was
+    found in a landing folder, moved to that folder's ``_rejected/`` with ``NAME.reason.txt``
+    (and its ``NAME.done``), so the next run does not read it again. A file that cannot be
+    moved stays, with a warning in the report's notes."""
+    load.record_file_reject(conn, family, path, rule, reason)
+    folder = report.landing.rejected_to.get(path)
+    if folder is None or not path.exists():
+        report.errors.append(reason)
+        return
+    try:
+        moved = _move_rejected(path, folder, rule, reason)
+    except OSError as exc:
+        report.errors.append(reason)
+        report.notes.append(
+            f"warning: {path} could not be moved to {folder} ({exc.strerror or exc}); it stays, and the next run"
+            " rejects it again"
+        )
+        return
+    report.errors.append(f"{reason} (moved to {moved}, with why in {moved.name}.reason.txt)")
+
+
+def _move_rejected(path: Path, folder: Path, rule: str, reason: str) -> Path:
+    """Move a rejected file (and its marker) into ``folder`` under a name not taken there;
+    write ``NAME.reason.txt`` beside it. The new path."""
+    folder.mkdir(exist_ok=True)
+    moved, n = folder / path.name, 1
+    while moved.exists() or moved.with_name(moved.name + ".reason.txt").exists():
+        n += 1
+        moved = folder / f"{path.stem}~{n}{path.suffix}"
+    os.rename(path, moved)
+    marker = path.with_name(path.name + MARKER)
+    if marker.exists():
+        os.rename(marker, moved.with_name(moved.name + MARKER))
+    when = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    moved.with_name(moved.name + ".reason.txt").write_text(
+        f"rejected at {when}\nrule: {rule}\ndelivered as: {path}\nmessage: {reason}\n\n"
+        f"Nothing of this file was loaded; ops.load_rejects keeps the rejection. Deliver a corrected file\n"
+        f"into {folder.parent} (the same name will do); this folder is never read.\n",
+        encoding="utf-8",
+    )
+    return moved
 
 
 ROSTER_PATTERNS = ("centers_*.csv",)
@@ -413,8 +485,7 @@ def ingest_reports(
             try:
                 if workbook is None:
                     rule, reason = error
-                    load.record_file_reject(conn, "center_reports", path, rule, reason)
-                    report.errors.append(reason)
+                    reject_file(conn, report, "center_reports", path, rule, reason)
                     continue
                 batch = load.copy_rows_batch(
                     conn,
@@ -436,8 +507,7 @@ def ingest_reports(
                 report.errors.append(str(exc))
                 break
             except load.CopyDataError as exc:  # a server limit the workbook passes: its own fault
-                load.record_file_reject(conn, "center_reports", path, "file_rejected", str(exc))
-                report.errors.append(str(exc))
+                reject_file(conn, report, "center_reports", path, "file_rejected", str(exc))
                 continue
             report.add(batch)
             report.problems.extend(f"{path}: {reason}" for _, reason, _ in workbook.problems)

@@ -10,8 +10,10 @@ Every raw table holds each source field as text plus load metadata:
 A batch is one file. It commits atomically (the ledger row and the data in one
 transaction), and a file whose SHA-256 already has a loaded batch of the same family is
 skipped (the file is hashed as it streams, and the batch rolled back when the hash is
-already known). The metadata columns are filled by column defaults that read transaction-local
-settings, so the file's bytes stream to ``COPY`` without a Python loop over rows.
+already known); a batch retracted by an operator (:mod:`ttw.batches`) no longer counts, so
+the same content delivered again loads as a new batch. The metadata columns are filled by
+column defaults that read transaction-local settings, so the file's bytes stream to
+``COPY`` without a Python loop over rows.
 
 A CSV record that ``COPY`` cannot take (the wrong number of fields, a truncated last line,
 bytes not in the file's encoding, a NUL byte) does not sink its file: the file is read
@@ -71,8 +73,14 @@ create table if not exists ops.load_batches (
     loaded_at timestamptz not null default now()
 );
 alter table ops.load_batches add column if not exists rows_skipped bigint not null default 0;
-create unique index if not exists load_batches_one_per_content
-    on ops.load_batches (source_family, content_hash) where content_hash <> '';
+-- a batch an operator retracted (ttw batches retract): kept, left out of every build
+alter table ops.load_batches add column if not exists retracted_at timestamptz;
+alter table ops.load_batches add column if not exists retraction_reason text;
+alter table ops.load_batches add column if not exists retracted_by text;
+-- one live batch per content: the content of a retracted batch may load again
+drop index if exists ops.load_batches_one_per_content;
+create unique index if not exists load_batches_one_live_per_content
+    on ops.load_batches (source_family, content_hash) where content_hash <> '' and retracted_at is null;
 -- what a loader could not take, with why: a missing sheet, an unreadable file
 create table if not exists ops.load_rejects (
     source_family text not null,
@@ -93,8 +101,16 @@ create table if not exists ops.watermarks (
     primary key (platform, resource)
 );
 alter table ops.load_rejects add column if not exists content_hash text not null default '';
-create unique index if not exists load_rejects_once
-    on ops.load_rejects (source_family, source_file, content_hash, rule_name, coalesce(location, ''));
+-- a file no loader could take is kept once per content, a platform record once per page
+-- and form; a record of a file once per batch (a file loading again after its batch was
+-- retracted keeps its own)
+drop index if exists ops.load_rejects_once;
+create unique index if not exists load_rejects_once_per_content
+    on ops.load_rejects (source_family, source_file, content_hash, rule_name, coalesce(location, ''))
+    where batch_id is null or source_family = 'platform_records';
+create unique index if not exists load_rejects_once_per_batch
+    on ops.load_rejects (batch_id, source_file, content_hash, rule_name, coalesce(location, ''))
+    where batch_id is not null and source_family <> 'platform_records';
 -- every audit check (ttw audit): a row per expectation per run
 create table if not exists ops.quality_results (
     run_id text not null,
@@ -625,8 +641,9 @@ def _insert_rejects(
 
 
 def _loaded_batch(conn: psycopg.Connection, family: str, content_hash: str) -> int | None:
+    """The live batch of ``family`` holding this content (a retracted one does not count)."""
     seen = conn.execute(
-        "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
+        "select batch_id from ops.load_batches where source_family = %s and content_hash = %s and retracted_at is null",
         (family, content_hash),
     ).fetchone()
     return seen[0] if seen else None
@@ -744,12 +761,8 @@ def copy_rows_batch(
     """
     with warehouse_faults(source), conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"family:{family}",))
-        seen = conn.execute(
-            "select batch_id from ops.load_batches where source_family = %s and content_hash = %s",
-            (family, content_hash),
-        ).fetchone()
-        if seen:
-            return BatchResult(source, seen[0], 0, 0, skipped=True)
+        if (seen := _loaded_batch(conn, family, content_hash)) is not None:
+            return BatchResult(source, seen, 0, 0, skipped=True)
         received = sum(len(rows) for _, rows in parts)
         batch_id = conn.execute(
             "insert into ops.load_batches (source_family, source_uri, content_hash, rows_received, rows_loaded)"

@@ -15,6 +15,7 @@ EXPECTED = {
     "build_warehouse",
     "audit_and_publish",
     "evaluate_centers",
+    "retract_batch",
 }
 DAG_FILES = sorted((PROJECT_ROOT / "dags").glob("*.py"))
 RAW_ASSETS = {

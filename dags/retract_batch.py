@@ -1,0 +1,70 @@
+"""
+### Retract a load batch
+
+Maintenance, triggered by hand only: retracts the load batch `batch_id` (a file that
+loaded but is wrong) with a `reason`, as `ttw batches retract ID --reason TEXT` does. The
+batch stays in `raw` for audit, marked in `ops.load_batches` (when, why, by whom: this
+DAG's run); no build reads it again, the incremental models that held its rows are rebuilt
+from scratch by the next build, and the same file delivered again loads as a new batch.
+
+Then emits the raw asset of the batch's family (`raw.registry_contracts`,
+`raw.center_reports` or `raw.platform_records`), which schedules `build_warehouse`: the
+retraction reaches `marts_build`, and `marts` after the audit. An unknown batch, or one
+already retracted, fails the run without retries, naming it. See docs/operations.md.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import AssetAlias, Param, dag, task
+
+from ttw.dagkit import DAG_DEFAULTS
+
+# the raw asset of the retracted batch's family is emitted through this alias
+RETRACTED = AssetAlias("ttw.retracted_batch")
+
+
+@dag(
+    schedule=None,
+    tags=["ttw", "maintenance"],
+    params={
+        "batch_id": Param(type="integer", minimum=1, description="The batch to retract (ttw batches list)."),
+        "reason": Param(type="string", minLength=1, description="Why: kept with the batch."),
+    },
+    doc_md=__doc__,
+    **DAG_DEFAULTS,
+)
+def retract_batch():
+    @task(outlets=[RETRACTED])
+    def retract(params: dict | None = None, run_id: str | None = None, outlet_events=None) -> dict:
+        """Retract the batch; emit its family's raw asset, which schedules the rebuild."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ttw.assets import RAW_CENTER_REPORTS, RAW_PLATFORM_RECORDS, RAW_REGISTRY_CONTRACTS
+        from ttw.batches import operator
+        from ttw.batches import retract as retract_one
+        from ttw.errors import TTWError
+        from ttw.warehouse import target_from_airflow
+
+        raw_asset = {
+            "registry_contracts": RAW_REGISTRY_CONTRACTS,
+            "center_roster": RAW_CENTER_REPORTS,
+            "center_reports": RAW_CENTER_REPORTS,
+            "platform_records": RAW_PLATFORM_RECORDS,
+        }
+        params = params or {}
+        try:
+            batch = retract_one(
+                target_from_airflow(),
+                int(params["batch_id"]),
+                str(params["reason"]),
+                by=operator(f"DAG retract_batch, run {run_id}"),
+            )
+        except TTWError as exc:  # an unknown or retracted batch: a retry would say the same
+            raise AirflowFailException(str(exc)) from None
+        outlet_events[RETRACTED].add(raw_asset[batch.family], extra={"retracted_batch": batch.batch_id})
+        return {"batch_id": batch.batch_id, "family": batch.family, "source": batch.source}
+
+    retract()
+
+
+retract_batch()

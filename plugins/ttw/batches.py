@@ -1,0 +1,144 @@
+"""Load batches for operators: list them, show one, retract one that loaded but is wrong.
+
+A retracted batch is kept: its rows stay in ``raw`` and its row in ``ops.load_batches`` says
+when it was retracted, why and by whom (user@host). From then on:
+
+- no build reads it: ``ttw.build.fix_build_batches`` never fixes it in ``ops.build_batches``;
+- the incremental models that processed it (``ops.model_batches``) are rebuilt from scratch
+  by the next build, whoever runs it (``ttw build``, the build_warehouse DAG): the dbt macro
+  ``should_full_refresh`` (macros/incremental.sql) says so for each of them, and their full
+  refresh forgets the batch. ``ttw build --changed`` builds everything while any is pending;
+- its content no longer blocks a delivery: the same file delivered again loads as a new batch.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from ttw.errors import TTWError
+from ttw.warehouse import Target, connect
+
+# family -> what loads it (the CLI's and the DAG's vocabulary)
+FAMILIES = ("registry_contracts", "center_roster", "center_reports", "platform_records")
+
+_COLUMNS = (
+    "batch_id, source_family, source_uri, content_hash, rows_received, rows_loaded, rows_rejected,"
+    " rows_skipped, loaded_at, retracted_at, retraction_reason, retracted_by"
+)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A row of ops.load_batches."""
+
+    batch_id: int
+    family: str
+    source: str
+    content_hash: str
+    rows_received: int
+    rows_loaded: int
+    rows_rejected: int
+    rows_skipped: int
+    loaded_at: datetime
+    retracted_at: datetime | None
+    retraction_reason: str | None
+    retracted_by: str | None
+
+    @property
+    def retracted(self) -> bool:
+        return self.retracted_at is not None
+
+    @property
+    def state(self) -> str:
+        return f"retracted {self.retracted_at:%Y-%m-%d %H:%M}" if self.retracted_at else "live"
+
+
+def operator(context: str | None = None) -> str:
+    """Who acts: ``user@host``, with where from (a DAG run) when given."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (a container)
+        user = "unknown"
+    who = f"{user}@{socket.gethostname()}"
+    return f"{who} ({context})" if context else who
+
+
+def ensure_retraction_columns(conn: psycopg.Connection) -> None:
+    """The retraction columns of ops.load_batches on a warehouse made before them. The DDL
+    runs only when they are missing: it would otherwise wait for every load in progress."""
+    from ttw.load import ensure_ops
+
+    missing = not conn.execute(
+        "select 1 from information_schema.columns where table_schema = 'ops' and table_name = 'load_batches'"
+        " and column_name = 'retracted_at'"
+    ).fetchone()
+    if missing:
+        ensure_ops(conn)
+
+
+def list_batches(target: Target, *, family: str | None = None, limit: int = 20) -> list[Batch]:
+    """The newest ``limit`` batches (of ``family``, when given), newest first."""
+    if family is not None and family not in FAMILIES:
+        raise TTWError(f"--family {family!r}: expected one of {', '.join(FAMILIES)}")
+    with connect(target) as conn:
+        ensure_retraction_columns(conn)
+        rows = conn.execute(
+            f"select {_COLUMNS} from ops.load_batches where %(family)s::text is null or source_family = %(family)s"
+            " order by batch_id desc limit %(limit)s",
+            {"family": family, "limit": limit},
+        ).fetchall()
+    return [Batch(*row) for row in rows]
+
+
+def get_batch(target: Target, batch_id: int) -> Batch:
+    """One batch; an id no batch has is a :class:`TTWError`."""
+    with connect(target) as conn:
+        ensure_retraction_columns(conn)
+        return _batch(conn, batch_id)
+
+
+def _batch(conn: psycopg.Connection, batch_id: int) -> Batch:
+    row = conn.execute(f"select {_COLUMNS} from ops.load_batches where batch_id = %s", (batch_id,)).fetchone()
+    if row is None:
+        raise TTWError(f"no load batch {batch_id} (`ttw batches list` shows the batches)")
+    return Batch(*row)
+
+
+def retract(target: Target, batch_id: int, reason: str, *, by: str | None = None) -> Batch:
+    """Retract a batch: it stays in raw, marked, and no later build reads it (see the module).
+    An unknown batch, or one already retracted, is a :class:`TTWError` and changes nothing."""
+    reason = reason.strip()
+    if not reason:
+        raise TTWError("a retraction needs a reason (--reason): it is kept with the batch for whoever looks next")
+    with connect(target) as conn, conn.transaction():
+        ensure_retraction_columns(conn)
+        row = conn.execute(
+            f"update ops.load_batches set retracted_at = now(), retraction_reason = %s, retracted_by = %s"
+            f" where batch_id = %s and retracted_at is null returning {_COLUMNS}",
+            (reason, by or operator(), batch_id),
+        ).fetchone()
+        if row is None:  # no such batch, or retracted before
+            batch = _batch(conn, batch_id)
+            raise TTWError(
+                f"batch {batch_id} was already retracted at {batch.retracted_at:%Y-%m-%d %H:%M:%S %Z}"
+                f" by {batch.retracted_by}: {batch.retraction_reason}"
+            )
+    return Batch(*row)
+
+
+def pending_retractions(conn: psycopg.Connection) -> list[tuple[str, int]]:
+    """(model, batch) for each incremental model still holding a retracted batch's rows: the
+    next build rebuilds those models from scratch."""
+    if conn.execute("select to_regclass('ops.model_batches')").fetchone()[0] is None:
+        return []
+    ensure_retraction_columns(conn)
+    return conn.execute(
+        "select seen.model, seen.batch_id from ops.model_batches as seen"
+        " join ops.load_batches as batches on batches.batch_id = seen.batch_id"
+        " where batches.retracted_at is not null order by 1, 2"
+    ).fetchall()

@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: help install demo test test-reliability lint format unit integration dags airflow warehouse-stop clean
+.PHONY: help install demo test test-reliability test-scheduler lint format unit integration dags airflow warehouse-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -52,12 +52,14 @@ test: lint ## Lint, then every test: unit, integration (embedded Postgres), DAGs
 test-reliability: $(STAMP) ## Reliability and security suite: faults, hostile input, reruns (tests/reliability)
 	$(BIN)/pytest tests/reliability
 
+test-scheduler: $(STAMP) ## The DAGs under a real scheduler and API server (tests/scheduler)
+	$(BIN)/pytest tests/scheduler
+
 unit: $(STAMP) ## Unit tests only (no database)
 	$(BIN)/pytest tests/unit
 
-airflow: $(STAMP) ## Airflow UI on http://127.0.0.1:8080 with the project's DAGs (airflow standalone)
-	$(BIN)/ttw warehouse start
-	$(BIN)/ttw airflow standalone
+airflow: $(STAMP) ## Local Airflow (scheduler + UI on 127.0.0.1:$TTW_AIRFLOW_PORT, default 8080) until Ctrl-C
+	$(BIN)/ttw local-airflow
 
 warehouse-stop: $(STAMP) ## Stop the embedded warehouse
 	$(BIN)/ttw warehouse stop

@@ -1,130 +1,71 @@
 """
-### Build the warehouse with dbt
+### Build, audit and publish the warehouse: one run, one build
 
-Runs the dbt project through astronomer-cosmos: one task per seed and model, each a
-`dbt build` of that node with its own tests (those over it and its sources), in
-dependency order; a failing test stops the models downstream of it. The tests that span
-models (relationships between facts and dimensions, reconciliations of reports with
-their facts) and the tests on sources alone run together in `dbt_tests_across_models`
-once every model is built. Everything lands in `marts_build`; BI reads `marts`, which only
-`audit_and_publish` writes.
+Write-audit-publish as one unit, so only one build is ever on its way to BI:
 
-The tasks are rendered from the parsed project (`$TTW_HOME/dbt/manifest/manifest.json`,
-written by `ttw manifest`), so parsing this file runs no dbt. dbt's profile comes from the
-Airflow connection `warehouse`. Every node's result lands in `ops.dbt_results` under this
-run's id; `record_build` checks that the build is complete and announces it.
+1. `dbt_build` runs `dbt build` (seeds, models and their tests, with dbt's threads) into
+   `marts_build`, over the load batches committed when it starts, holding the
+   `marts_build` stage lock for the whole dbt run. Only what lies downstream of the sources
+   that gained rows is built (`ttw build --changed`); with nothing new the task is
+   skipped and so is the rest of the run (no audit, no publish, no `marts` event). Every
+   node's result lands in `ops.dbt_results` under this run's id. A failed model or test
+   fails the run without retries (the data or the project is at fault); a crash of dbt
+   itself is retried.
+2. `audit_build` checks that build (its dbt results and every Great Expectations suite);
+   a failed critical check fails the run without retries and `marts` keeps the previous
+   good data.
+3. `publish_marts` replaces the tables of `marts`, the only schema BI tools read, in one
+   transaction.
 
-Scheduled by any of the raw assets; emits `marts_build`, which schedules
-`audit_and_publish`. Param `full_refresh` rebuilds the incremental models from scratch
-(after a seed change, or to prove an incremental build equals a full one).
+The build id is pinned: the audit and the publish act on this run's build only. When
+`marts_build` holds another build by then (a `ttw build` from the command line), they
+refuse, naming both builds, and `marts` stays as it was. Runs never overlap
+(`max_active_runs=1`); deliveries that arrive meanwhile queue their asset events, which
+start one next run when this one ends.
+
+Scheduled by any of the raw assets; emits `marts`, which schedules `evaluate_centers`.
+Param `full_refresh` rebuilds everything, the incremental models from scratch (after a
+seed change, or to prove an incremental build equals a full one).
 """
 
 from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
-from cosmos import DbtTaskGroup, DbtTestLocalOperator, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
-from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from ttw.assets import MARTS_BUILD, RAW_CENTER_REPORTS, RAW_PLATFORM_RECORDS, RAW_REGISTRY_CONTRACTS
-from ttw.build import dbt_executable, joint_tests, manifest_path
-from ttw.dagkit import DAG_DEFAULTS
-from ttw.settings import TELEMETRY_OFF, get_settings
-
-settings = get_settings()
-manifest = manifest_path(settings)
-DBT = dbt_executable()
-if not manifest.exists():
-    raise FileNotFoundError(f"no dbt manifest at {manifest}: run `ttw manifest` (the DAG's tasks are rendered from it)")
-
-PROFILE = ProfileConfig(
-    profile_name="ttw",
-    target_name="warehouse",
-    profile_mapping=PostgresUserPasswordProfileMapping(
-        conn_id="warehouse", profile_args={"schema": "marts_build", "threads": 2}
-    ),
-)
-DBT_ARGS = {
-    "install_deps": False,
-    "full_refresh": "{{ params.full_refresh }}",
-    # every node's result is recorded under this run (macros/record_results.sql)
-    "env": {**TELEMETRY_OFF, "TTW_BUILD_ID": "{{ run_id }}"},
-}
+from ttw.assets import MARTS, RAW_CENTER_REPORTS, RAW_PLATFORM_RECORDS, RAW_REGISTRY_CONTRACTS
+from ttw.dagkit import DAG_DEFAULTS, WAREHOUSE_POOL
 
 
 @dag(
     schedule=(RAW_REGISTRY_CONTRACTS | RAW_CENTER_REPORTS | RAW_PLATFORM_RECORDS),
-    tags=["ttw", "dbt", "build"],
-    params={"full_refresh": Param(False, type="boolean", description="Rebuild incremental models from scratch.")},
+    tags=["ttw", "dbt", "build", "quality", "publish"],
+    params={"full_refresh": Param(False, type="boolean", description="Rebuild everything, incremental models anew.")},
     doc_md=__doc__,
     **DAG_DEFAULTS,
 )
 def build_warehouse():
-    @task
-    def prepare_warehouse() -> None:
-        """Create the raw and ops tables dbt reads, even for a family that has not delivered yet,
-        and fix the load batches this run reads (those committed now), once no build, audit or
-        publish from the CLI holds the build lock."""
-        from ttw.build import fix_build_batches
-        from ttw.ingest import ensure_raw_tables
-        from ttw.locks import MARTS_BUILD, stage_lock
-        from ttw.warehouse import target_from_airflow
+    @task(pool=WAREHOUSE_POOL)
+    def dbt_build(run_id: str | None = None, params: dict | None = None) -> dict:
+        """`dbt build` of what the new batches touch, under this run's id; skipped when nothing is new."""
+        from ttw.dagkit import run_build
 
-        target = target_from_airflow()
-        with stage_lock(target, (MARTS_BUILD,), "build_warehouse", timeout=settings.lock_timeout_seconds):
-            ensure_raw_tables(target)
-            fix_build_batches(target)
+        return run_build(run_id, full_refresh=bool((params or {}).get("full_refresh")))
 
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=ProjectConfig(
-            dbt_project_path=settings.dbt_project_dir,
-            manifest_path=manifest,
-            project_name="ttw",
-        ),
-        profile_config=PROFILE,
-        execution_config=ExecutionConfig(
-            dbt_executable_path=DBT,
-            invocation_mode=InvocationMode.DBT_RUNNER,
-            test_indirect_selection=TestIndirectSelection.BUILDABLE,
-        ),
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.BUILD,
-            emit_datasets=False,
-        ),
-        operator_args=DBT_ARGS,
-    )
-    across_models = DbtTestLocalOperator(
-        task_id="dbt_tests_across_models",
-        project_dir=settings.dbt_project_dir,
-        profile_config=PROFILE,
-        dbt_executable_path=DBT,
-        invocation_mode=InvocationMode.DBT_RUNNER,
-        select=joint_tests(manifest),
-        **DBT_ARGS,
-    )
+    @task(pool=WAREHOUSE_POOL)
+    def audit_build(build: dict) -> dict:
+        """dbt results plus the GX suites, of this run's build; a failed critical check stops the publish."""
+        from ttw.dagkit import run_audit
 
-    @task(outlets=[MARTS_BUILD])
-    def record_build(run_id: str | None = None) -> dict:
-        """Check in ops.dbt_results that this run ran every node of the project and each passed;
-        announce the build."""
-        from airflow.sdk.exceptions import AirflowFailException
+        return run_audit(build["build_id"])
 
-        from ttw.build import manifest_node_ids
-        from ttw.quality import build_outcome
-        from ttw.warehouse import target_from_airflow
+    @task(pool=WAREHOUSE_POOL, outlets=[MARTS])
+    def publish_marts(audited: dict) -> dict:
+        """Replace the tables of marts with this run's audited build, in one transaction."""
+        from ttw.dagkit import run_publish
 
-        outcome = build_outcome(target_from_airflow(), run_id, manifest_node_ids(manifest))
-        if outcome["failed"] or outcome["missing"]:
-            failed, missing = outcome["failed"], outcome["missing"]
-            raise AirflowFailException(
-                f"dbt build {run_id} is not complete: {len(failed)} failed ({', '.join(failed[:5])}), "
-                f"{len(missing)} never ran ({', '.join(missing[:5])})"
-            )
-        return {"build_id": run_id, "nodes": outcome["nodes"]}
+        return run_publish(audited["build_id"])
 
-    prepare_warehouse() >> dbt >> across_models >> record_build()
+    publish_marts(audit_build(dbt_build()))
 
 
 build_warehouse()

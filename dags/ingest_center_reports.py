@@ -5,9 +5,10 @@ Loads the bureau's center rosters (`centers_YYYY.csv`, from `$TTW_HOME/landing/c
 into `raw.center_roster`, then the centers' annual report workbooks
 (`年度报告_{center_code}_{year}.xlsx`, from `$TTW_HOME/landing/reports`) into
 `raw.report_*`, one atomic batch per file. Rosters go first: staging checks each report
-against the roster in force that year. A file already loaded is skipped; when nothing
-new landed no asset event is sent. An unreadable workbook fails the run (no retries)
-with the file, sheet and cell named, after the good files are loaded; a workbook with a
+against the roster in force that year. A file already loaded is skipped. The asset
+event goes out only when a new batch loaded: nothing new skips the task, and a delivery
+whose every file was rejected fails it at once. An unreadable workbook fails the run (no
+retries) with the file, sheet and cell named, after the good files are loaded; a workbook with a
 missing sheet still loads and the gap is kept in `ops.load_rejects`. A file is taken once
 it has been unchanged for `TTW_SETTLE_SECONDS` (default 30 s) or has `NAME.done` beside
 it; one still being written waits for the next run.
@@ -25,7 +26,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 
 from ttw.assets import RAW_CENTER_REPORTS
-from ttw.dagkit import DAG_DEFAULTS
+from ttw.dagkit import DAG_DEFAULTS, WAREHOUSE_POOL
 
 
 @dag(
@@ -39,7 +40,7 @@ from ttw.dagkit import DAG_DEFAULTS
     **DAG_DEFAULTS,
 )
 def ingest_center_reports():
-    @task(outlets=[RAW_CENTER_REPORTS])
+    @task(pool=WAREHOUSE_POOL, outlets=[RAW_CENTER_REPORTS])
     def load_rosters_and_reports(params: dict | None = None) -> dict:
         """Rosters, then report workbooks; bad files are reported downstream."""
         from ttw.dagkit import ingest_outcome, landing_folder

@@ -4,7 +4,8 @@
 Loads the contract registry exports (`contracts_YYYYMM.csv` or `.xlsx`) found in the
 landing folder `$TTW_HOME/landing/contracts` into `raw.registry_contracts`, one atomic
 batch per file. A file already loaded (same SHA-256) is skipped, so re-running is safe;
-when nothing new landed the task is skipped and no asset event is sent. A bad file fails
+the asset event goes out only when a new batch loaded: with nothing new the task is
+skipped, and a delivery whose every file was rejected fails it at once. A bad file fails
 the run (without retries: it will not mend itself) with a message naming the file and
 line; the other files are loaded and their asset event sent first, so the build does not
 wait for the fix. A file is taken once it has been unchanged for `TTW_SETTLE_SECONDS`
@@ -24,7 +25,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 
 from ttw.assets import RAW_REGISTRY_CONTRACTS
-from ttw.dagkit import DAG_DEFAULTS
+from ttw.dagkit import DAG_DEFAULTS, WAREHOUSE_POOL
 
 
 @dag(
@@ -38,7 +39,7 @@ from ttw.dagkit import DAG_DEFAULTS
     **DAG_DEFAULTS,
 )
 def ingest_contract_registry():
-    @task(outlets=[RAW_REGISTRY_CONTRACTS])
+    @task(pool=WAREHOUSE_POOL, outlets=[RAW_REGISTRY_CONTRACTS])
     def load_contract_exports(params: dict | None = None) -> dict:
         """Load the exports in the landing folder; bad files are reported downstream."""
         from ttw.dagkit import ingest_outcome, landing_folder

@@ -27,7 +27,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 
 from ttw.assets import RAW_PLATFORM_RECORDS
-from ttw.dagkit import DAG_DEFAULTS
+from ttw.dagkit import DAG_DEFAULTS, WAREHOUSE_POOL
 
 
 @dag(
@@ -69,7 +69,12 @@ def ingest_platform_exports():
             raise AirflowSkipException("no platform has a connection (AIRFLOW_CONN_PLATFORM_<NAME>)")
         return plan
 
-    @task(outlets=[RAW_PLATFORM_RECORDS], max_active_tis_per_dag=3, map_index_template="{{ extract_label }}")
+    @task(
+        pool=WAREHOUSE_POOL,
+        outlets=[RAW_PLATFORM_RECORDS],
+        max_active_tis_per_dag=3,
+        map_index_template="{{ extract_label }}",
+    )
     def extract_resource(item: dict, params: dict | None = None) -> dict:
         """Page one resource of one platform from its watermark; skipped when nothing changed."""
         import datetime as dt

@@ -47,12 +47,17 @@ def dbt_executable() -> str:
     return found
 
 
-def run_dbt(settings: Settings, target: Target, args: list[str]) -> str:
-    """Run ``dbt ARGS`` in the project; its output is returned, a failure raises with the tail."""
+def run_dbt(settings: Settings, target: Target, args: list[str], *, build_id: str | None = None) -> str:
+    """Run ``dbt ARGS`` in the project; its output is returned, a failure raises with the tail.
+
+    ``build_id`` names the build in ``ops.dbt_results`` (default: dbt's invocation id)."""
+    env = dbt_env(settings, target)
+    if build_id:
+        env["TTW_BUILD_ID"] = build_id
     result = subprocess.run(
         [dbt_executable(), *args],
         cwd=settings.dbt_project_dir,
-        env=dbt_env(settings, target),
+        env=env,
         capture_output=True,
         text=True,
     )
@@ -68,7 +73,8 @@ NOTHING_CHANGED = "nothing to build: no source has new rows since the last build
 
 def fix_build_batches(target: Target) -> int:
     """Fix the load batches the next dbt run reads: those committed now and not retracted
-    (ops.build_batches; see :mod:`ttw.batches`).
+    (ops.build_batches), and the retracted batches it must remove from the models still
+    holding their rows (ops.build_retractions; see :mod:`ttw.batches`).
 
     Returns how many. Rows committed later wait for the next build; ops.model_batches
     records which of them each incremental model has processed.
@@ -83,6 +89,14 @@ def fix_build_batches(target: Target) -> int:
             " (model text not null, batch_id bigint not null, primary key (model, batch_id))"
         )
         ensure_retraction_columns(conn)
+        # the retracted batches a model still holds rows of: while there is one, this build
+        # rebuilds every incremental model from scratch (should_full_refresh in macros/incremental.sql)
+        conn.execute("create table if not exists ops.build_retractions (batch_id bigint primary key)")
+        conn.execute("delete from ops.build_retractions")
+        conn.execute(
+            "insert into ops.build_retractions select distinct seen.batch_id from ops.model_batches as seen"
+            " join ops.load_batches as batches on batches.batch_id = seen.batch_id where batches.retracted_at is not null"
+        )
         conn.execute("delete from ops.build_batches")
         return conn.execute(
             "insert into ops.build_batches select batch_id from ops.load_batches where retracted_at is null"
@@ -101,6 +115,7 @@ def build(
     changed: bool = False,
     wait: bool = True,
     lock_timeout: float | None = None,
+    build_id: str | None = None,
 ) -> str:
     """``dbt build`` into ``marts_build`` (seeds, models, tests), holding the build lock.
 
@@ -110,13 +125,14 @@ def build(
     ``changed``: only what lies downstream of the sources that gained rows since the last
     whole build (dbt's ``source:NAME+``), when that build was of the same project; every
     node otherwise. With nothing new, dbt does not run and :data:`NOTHING_CHANGED` is returned.
-    A ``select`` that matches no node fails.
+    A ``select`` that matches no node fails. ``build_id`` names the build in ``ops.dbt_results``
+    (the DAG passes its run id, then audits and publishes that build only).
     """
     from ttw.locks import MARTS_BUILD, stage_lock
 
     timeout = settings.lock_timeout_seconds if lock_timeout is None else lock_timeout
     with stage_lock(target, (MARTS_BUILD,), "build", timeout=timeout, wait=wait):
-        return _build(settings, target, full_refresh=full_refresh, select=select, changed=changed)
+        return _build(settings, target, full_refresh=full_refresh, select=select, changed=changed, build_id=build_id)
 
 
 def ensure_sources(target: Target) -> None:
@@ -133,7 +149,15 @@ def ensure_sources(target: Target) -> None:
         ensure_raw_tables(target)
 
 
-def _build(settings: Settings, target: Target, *, full_refresh: bool, select: list[str] | None, changed: bool) -> str:
+def _build(
+    settings: Settings,
+    target: Target,
+    *,
+    full_refresh: bool,
+    select: list[str] | None,
+    changed: bool,
+    build_id: str | None = None,
+) -> str:
     ensure_sources(target)
     fix_build_batches(target)
     whole = not select
@@ -150,7 +174,7 @@ def _build(settings: Settings, target: Target, *, full_refresh: bool, select: li
         # a selection matching nothing is an error, found before anything runs
         args += ["--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}', "--select", *select]
     try:
-        output = run_dbt(settings, target, args)
+        output = run_dbt(settings, target, args, build_id=build_id)
     except TTWError as exc:
         if NO_NODES not in str(exc):
             raise

@@ -879,6 +879,15 @@ def airflow_cmd(ctx: typer.Context) -> None:
     raise typer.Exit(airflow_cli(settings, target, ctx.args))
 
 
+@app.command("local-airflow")
+def local_airflow_cmd() -> None:
+    """Run Airflow on this machine until Ctrl-C: scheduler, DAG processor, triggerer, API server and UI
+    on 127.0.0.1:TTW_AIRFLOW_PORT, LocalExecutor, metadata in the warehouse's PostgreSQL."""
+    from ttw.local_airflow import serve
+
+    raise typer.Exit(serve(get_settings()))
+
+
 @app.command("manifest")
 def manifest_cmd(force: Annotated[bool, typer.Option("--force", help="Parse even if current.")] = False) -> None:
     """Parse the dbt project into the manifest the build_warehouse DAG renders its tasks from."""

@@ -22,7 +22,6 @@ DAG_ORDER = (
     "ingest_center_reports",
     "ingest_platform_exports",
     "build_warehouse",
-    "audit_and_publish",
     "evaluate_centers",
 )
 

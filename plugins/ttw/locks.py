@@ -53,8 +53,12 @@ def holder(conn: psycopg.Connection, name: str) -> str | None:
     return f"{row[0] or 'a session without a name'} since {row[1]}"
 
 
+class LockTaken(TTWError):
+    """A stage lock is held by another run: waiting longer (or a retry) may succeed."""
+
+
 def _taken(name: str, who: str | None, hint: str) -> TTWError:
-    return TTWError(f"the {name} lock is held by {who or 'another session'}: {hint}")
+    return LockTaken(f"the {name} lock is held by {who or 'another session'}: {hint}")
 
 
 @contextlib.contextmanager

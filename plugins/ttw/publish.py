@@ -27,12 +27,12 @@ from ttw.warehouse import Target, connect
 BUILD_SCHEMA = "marts_build"
 
 
-def _require_passed_audit(settings: Settings, target: Target) -> None:
-    from ttw.quality import build_outcome, latest_audit, newest_build
+def _require_passed_audit(settings: Settings, target: Target, pinned: str | None = None) -> None:
+    from ttw.quality import build_outcome, latest_audit, newest_build, require_newest_build
 
-    build_id = newest_build(target)
-    if build_id is None:
+    if newest_build(target) is None:
         raise TTWError("no dbt build recorded: run `ttw build`, then `ttw audit`, before publishing")
+    build_id = require_newest_build(target, pinned)
     failed_nodes = build_outcome(target, build_id)["failed"]
     if failed_nodes:
         raise TTWError(f"the last dbt build did not pass ({', '.join(failed_nodes[:5])}): not publishing")
@@ -89,23 +89,29 @@ def _mirror_indexes(conn, table: str) -> None:
 
 
 def publish(
-    settings: Settings, target: Target, *, wait: bool = True, lock_timeout: float | None = None
+    settings: Settings,
+    target: Target,
+    *,
+    wait: bool = True,
+    lock_timeout: float | None = None,
+    build_id: str | None = None,
 ) -> dict[str, int]:
     """Replace ``marts`` with the audited tables of ``marts_build``; returns rows per table.
 
     Holds the ``marts_build`` and ``marts`` locks: a build, audit or publish running
     elsewhere is waited for (``lock_timeout`` seconds at most, default: the setting), or
-    not at all without ``wait``.
+    not at all without ``wait``. ``build_id``: the build that must be the newest and
+    audited (the DAG's own), else nothing is published.
     """
     from ttw.locks import MARTS, MARTS_BUILD, stage_lock
 
     timeout = settings.lock_timeout_seconds if lock_timeout is None else lock_timeout
     with stage_lock(target, (MARTS_BUILD, MARTS), "publish", timeout=timeout, wait=wait):
-        return _publish(settings, target)
+        return _publish(settings, target, build_id)
 
 
-def _publish(settings: Settings, target: Target) -> dict[str, int]:
-    _require_passed_audit(settings, target)
+def _publish(settings: Settings, target: Target, pinned: str | None = None) -> dict[str, int]:
+    _require_passed_audit(settings, target, pinned)
     counts: dict[str, int] = {}
     with connect(target) as conn, conn.transaction():
         tables = [

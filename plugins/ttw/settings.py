@@ -68,6 +68,14 @@ class Settings(BaseSettings):
         description="How long build, audit and publish wait for a stage lock held by another run "
         "(`--lock-timeout`; `--no-wait` fails at once).",
     )
+    airflow_port: int = Field(
+        default=8080, description="Loopback port of the local Airflow's API server and UI (`make airflow`)."
+    )
+    airflow_db_url: str | None = Field(
+        default=None,
+        description="Airflow's metadata database (a SQLAlchemy URL). Unset: database `airflow` on the "
+        "warehouse's server (the embedded one, or TTW_WAREHOUSE_URL's, created when missing).",
+    )
     project_dir: Path = Field(
         default=PROJECT_ROOT,
         description="The checkout holding dags/, dbt_project/ and expectations/ (needed when ttw is installed "

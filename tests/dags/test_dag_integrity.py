@@ -13,7 +13,6 @@ EXPECTED = {
     "ingest_center_reports",
     "ingest_platform_exports",
     "build_warehouse",
-    "audit_and_publish",
     "evaluate_centers",
     "retract_batch",
 }
@@ -36,8 +35,8 @@ def test_expected_dags_one_per_file_named_after_the_file(dagbag):
     assert {f.stem for f in DAG_FILES} == EXPECTED
 
 
-def test_every_dag_is_documented_tagged_retried_and_reports_failures(dagbag):
-    from ttw.dagkit import on_failure
+def test_every_dag_is_documented_tagged_retried_bounded_and_reports_failures(dagbag):
+    from ttw.dagkit import EXECUTION_TIMEOUT, on_failure
 
     for dag_id, dag in dagbag.dags.items():
         assert (dag.doc_md or "").strip(), dag_id
@@ -51,6 +50,7 @@ def test_every_dag_is_documented_tagged_retried_and_reports_failures(dagbag):
             where = f"{dag_id}.{task.task_id}"
             assert task.retries >= 2, where
             assert task.retry_exponential_backoff, where
+            assert task.execution_timeout == EXECUTION_TIMEOUT, where
             assert on_failure in _callbacks(task.on_failure_callback), where
 
 
@@ -75,31 +75,32 @@ def test_the_assets_chain_the_dags(dagbag):
     ingests = ("ingest_contract_registry", "ingest_center_reports", "ingest_platform_exports")
     assert set().union(*(produced(d) for d in ingests)) == RAW_ASSETS
     assert consumed("build_warehouse") == RAW_ASSETS
-    assert produced("build_warehouse") == consumed("audit_and_publish") == {"ttw://warehouse/marts_build"}
-    assert produced("audit_and_publish") == consumed("evaluate_centers") == {"ttw://warehouse/marts"}
+    assert produced("build_warehouse") == consumed("evaluate_centers") == {"ttw://warehouse/marts"}
 
 
-def test_build_has_a_task_per_model_and_the_cross_model_tests(dagbag):
-    import json
+def test_build_audit_and_publish_are_one_run_of_one_dag(dagbag):
+    """One build on its way to BI at a time: build, audit and publish in order in one DAG
+    (max_active_runs=1), the marts event from the publish alone, in the warehouse pool."""
+    from ttw.dagkit import WAREHOUSE_POOL
 
-    from ttw.build import joint_tests, manifest_path
-    from ttw.settings import get_settings
-
-    manifest = manifest_path(get_settings())
-    nodes = json.loads(manifest.read_text())["nodes"].values()
-    models = {n["name"] for n in nodes if n["resource_type"] == "model"}
-    seeds = {n["name"] for n in nodes if n["resource_type"] == "seed"}
     build = dagbag.dags["build_warehouse"]
-    task_ids = {t.task_id for t in build.tasks}
-    for name in models:
-        assert f"dbt.{name}_model_build" in task_ids, name
-    for name in seeds:
-        assert f"dbt.{name}_seed_build" in task_ids, name
-    joint = build.get_task("dbt_tests_across_models")
-    assert sorted(joint.select) == joint_tests(manifest)
-    assert any(name.startswith("relationships_") for name in joint.select)
-    params = build.params
-    assert params["full_refresh"] is False
+    order = [task.task_id for task in build.topological_sort()]
+    assert order == ["dbt_build", "audit_build", "publish_marts"]
+    assert [task.task_id for task in build.tasks if task.outlets] == ["publish_marts"]
+    assert {task.pool for task in build.tasks} == {WAREHOUSE_POOL}
+    assert build.params["full_refresh"] is False
+
+
+def test_the_tasks_that_load_use_the_warehouse_pool(dagbag):
+    from ttw.dagkit import WAREHOUSE_POOL
+
+    loading = {
+        "ingest_contract_registry": "load_contract_exports",
+        "ingest_center_reports": "load_rosters_and_reports",
+        "ingest_platform_exports": "extract_resource",
+    }
+    for dag_id, task_id in loading.items():
+        assert dagbag.dags[dag_id].get_task(task_id).pool == WAREHOUSE_POOL, dag_id
 
 
 def test_the_ingest_dags_take_backfill_params(dagbag):

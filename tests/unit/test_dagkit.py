@@ -80,3 +80,51 @@ def test_landed_files_pick_a_period(tmp_path):
     ]
     assert len(landed_files(tmp_path, "contracts")) == 3
     assert [p.name for p in landed_files(tmp_path, "reports", "2023")] == ["年度报告_C1_2023.xlsx"]
+
+
+def test_the_try_count_is_out_of_the_tasks_retries_plus_one():
+    """Airflow's task runner may hand the callback a TI whose max_tries is already 0: the
+    count comes from the task's retries (the line read `try=3/1` before)."""
+    ti = SimpleNamespace(dag_id="d", task_id="t", run_id="r", try_number=3, max_tries=0, map_index=-1)
+    line = failure_summary({"ti": ti, "task": SimpleNamespace(retries=2), "exception": RuntimeError("boom")})
+    assert line == "TTW FAILED dag=d task=t run=r try=3/3: RuntimeError: boom"
+
+
+def test_a_dag_failure_names_the_failed_task_it_points_at():
+    run = SimpleNamespace(dag_id="build_warehouse", run_id="asset_triggered__8")
+    ti = SimpleNamespace(dag_id="build_warehouse", task_id="audit_build", run_id="asset_triggered__8", try_number=1)
+    line = failure_summary({"dag_run": run, "ti": ti, "reason": "task_failure"})
+    assert line == "TTW FAILED dag=build_warehouse run=asset_triggered__8: task_failure (failed task: audit_build)"
+
+
+def test_a_failure_alert_is_posted_to_the_webhook_connection():
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from ttw.dagkit import failure_details, send_alert
+
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    try:
+        ti = SimpleNamespace(dag_id="d", task_id="t", run_id="r", try_number=1, max_tries=2, map_index=-1)
+        details = failure_details({"ti": ti, "exception": ValueError("bad file x.csv")})
+        conn = SimpleNamespace(conn_type="http", host="127.0.0.1", port=server.server_address[1], schema="hooks/ttw")
+        assert send_alert(details, conn) is True
+    finally:
+        server.server_close()
+    assert received == [details]
+    assert received[0]["text"].startswith("TTW FAILED dag=d task=t run=r try=1/3: ValueError: bad file x.csv")
+    with pytest.raises(ValueError, match="expected http, https or smtp"):
+        send_alert(details, SimpleNamespace(conn_type="ftp"))

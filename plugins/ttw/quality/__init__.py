@@ -217,14 +217,28 @@ def newest_build(target: Target) -> str | None:
     return row[0] if row else None
 
 
-def dbt_checks(target: Target) -> tuple[str, list[Check]]:
+def require_newest_build(target: Target, build_id: str | None) -> str:
+    """The newest build's id, which must be ``build_id`` when one is given (a pinned build:
+    the DAG audits and publishes the build its own run made, never a later one that took
+    ``marts_build`` over meanwhile)."""
+    newest = newest_build(target)
+    if newest is None:
+        raise TTWError("no dbt build recorded in ops.dbt_results: run `ttw build` before the audit")
+    if build_id is not None and newest != build_id:
+        raise TTWError(
+            f"marts_build now holds build {newest}, not build {build_id} that this run made:"
+            " it is not audited or published here (the newer build's own run does that)"
+        )
+    return newest
+
+
+def dbt_checks(target: Target, build_id: str | None = None) -> tuple[str, list[Check]]:
     """The newest dbt build's results as checks: (its build id, one check per node).
 
     A node run twice in one build (an Airflow retry) counts with its last result.
+    ``build_id``: the build that must be the newest (see :func:`require_newest_build`).
     """
-    build_id = newest_build(target)
-    if build_id is None:
-        raise TTWError("no dbt build recorded in ops.dbt_results: run `ttw build` before the audit")
+    build_id = require_newest_build(target, build_id)
     checks = [
         Check(
             boundary="publish",
@@ -288,7 +302,14 @@ def record(target: Target, audit: Audit) -> None:
         conn.commit()
 
 
-def audit(settings: Settings, target: Target, *, wait: bool = True, lock_timeout: float | None = None) -> Audit:
+def audit(
+    settings: Settings,
+    target: Target,
+    *,
+    wait: bool = True,
+    lock_timeout: float | None = None,
+    build_id: str | None = None,
+) -> Audit:
     """dbt's results plus every GX suite; recorded, with Data Docs. Never raises on a failed check.
 
     Holds the ``marts_build`` lock (no build or publish runs meanwhile): waits for it
@@ -298,11 +319,11 @@ def audit(settings: Settings, target: Target, *, wait: bool = True, lock_timeout
 
     timeout = settings.lock_timeout_seconds if lock_timeout is None else lock_timeout
     with stage_lock(target, (MARTS_BUILD,), "audit", timeout=timeout, wait=wait):
-        return _audit(settings, target)
+        return _audit(settings, target, build_id)
 
 
-def _audit(settings: Settings, target: Target) -> Audit:
-    build_id, checks = dbt_checks(target)
+def _audit(settings: Settings, target: Target, pinned: str | None = None) -> Audit:
+    build_id, checks = dbt_checks(target, pinned)
     docs_dir = settings.out_dir / "data_docs"
     gx_checks, index = run_suites(target, load_suites(suites_dir(settings)), docs_dir=docs_dir)
     result = Audit(

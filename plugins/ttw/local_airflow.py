@@ -1,0 +1,155 @@
+"""A local Airflow: scheduler, DAG processor, triggerer and API server, started and stopped together.
+
+``make airflow`` (``ttw local-airflow``) runs Airflow as it runs in production, only on one
+machine: the LocalExecutor, metadata in PostgreSQL (:func:`ttw.orchestrate.airflow_db_url`),
+the UI and REST API on ``127.0.0.1:TTW_AIRFLOW_PORT``. Each part runs in a session of its
+own, so a Ctrl-C reaches this supervisor only; it then stops every part (SIGTERM, then
+SIGKILL after a grace period) and, when it started the embedded warehouse, that too. A part
+that dies stops the others: a half-running Airflow would look healthy and do nothing.
+
+Each part's output goes to ``$TTW_HOME/airflow/logs/<part>.log``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ttw.errors import TTWError
+from ttw.orchestrate import _airflow_executable, airflow_env, prepare_airflow
+from ttw.settings import Settings
+from ttw.warehouse import Target
+
+PARTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+GRACE_SECONDS = 30.0
+
+
+@dataclass
+class LocalAirflow:
+    settings: Settings
+    target: Target
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.airflow_port}"
+
+    def log_path(self, part: str) -> Path:
+        return self.settings.airflow_home / "logs" / f"{part}.log"
+
+    def start(self, *, ready_timeout: float = 180.0) -> None:
+        """Migrate the metadata database, start every part, wait until the API answers."""
+        prepare_airflow(self.settings, self.target)
+        env = {**airflow_env(self.settings, self.target), **self.extra_env}
+        for part in PARTS:
+            log = self.log_path(part)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("ab") as handle:
+                self.processes[part] = subprocess.Popen(
+                    [_airflow_executable(), part],
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: Ctrl-C goes to the supervisor only
+                )
+        try:
+            self.wait_ready(ready_timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def dead_part(self) -> str | None:
+        """The first part that has exited, with its exit code and log, or None."""
+        for part, process in self.processes.items():
+            if process.poll() is not None:
+                return f"airflow {part} exited with code {process.returncode}: see {self.log_path(part)}"
+        return None
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (dead := self.dead_part()) is not None:
+                raise TTWError(dead)
+            try:
+                with urllib.request.urlopen(f"{self.base_url}/api/v2/monitor/health", timeout=5) as answer:
+                    health = json.load(answer)
+                if health.get("scheduler", {}).get("status") == "healthy":
+                    return
+            except (OSError, ValueError, urllib.error.URLError):
+                pass
+            time.sleep(1)
+        raise TTWError(
+            f"Airflow did not become healthy at {self.base_url} within {timeout:g} s: see {self.log_path('')}"
+        )
+
+    def stop(self) -> None:
+        """SIGTERM every part's process group, SIGKILL what is left after the grace period."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_SECONDS
+        for process in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(max(deadline - time.monotonic(), 0.1))
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGKILL)  # what a part started (task runners) goes too
+            process.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> LocalAirflow:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def serve(settings: Settings) -> int:
+    """Run the local Airflow in the foreground until Ctrl-C (or SIGTERM) or a part dies; exit code."""
+    from ttw.warehouse import embedded_running, ensure_warehouse, resolve_target, stop_embedded
+
+    started_warehouse = resolve_target(settings).embedded and not embedded_running(settings)
+    target = ensure_warehouse(settings)
+    airflow = LocalAirflow(settings, target)
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    code = 0
+    try:
+        airflow.start()
+        password = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
+        print(f"Airflow is up at {airflow.base_url} (user admin, password in {password}); Ctrl-C stops it")
+        while not stopping:
+            if (dead := airflow.dead_part()) is not None:
+                print(dead)
+                code = 1
+                break
+            time.sleep(1)
+    finally:
+        print("stopping Airflow ...")
+        airflow.stop()
+        if started_warehouse:
+            stop_embedded(settings)
+            print("embedded warehouse stopped")
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code

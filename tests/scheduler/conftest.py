@@ -1,0 +1,56 @@
+"""A real Airflow for the scheduler suite: scheduler, DAG processor, triggerer and API server.
+
+Started once per module on loopback ports with the project's DAGs (``ttw.local_airflow``,
+as ``make airflow`` runs it: LocalExecutor, metadata in the embedded PostgreSQL), and
+driven only as an operator drives it: files land in the landing folder, and DAGs are
+unpaused, triggered and read back through the REST API.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+from generated import PLATFORM_TOKEN
+from scheduler_api import Api, wait_until
+
+from ttw.demo import platform_connections
+from ttw.local_airflow import LocalAirflow
+from ttw.pipeline import platform_resources
+
+
+@pytest.fixture(scope="module")
+def platform(small_dataset):
+    from ttw.platform_server import serve
+
+    server = serve(small_dataset, port=0, token=PLATFORM_TOKEN)
+    server.start_background()
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def airflow(settings, target, dag_env, platform, small_dataset):
+    """The local Airflow over the session's warehouse; the API client, every DAG paused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    local = settings.model_copy(update={"airflow_port": port})
+    env = {
+        **platform_connections(platform, PLATFORM_TOKEN, list(platform_resources(small_dataset))),
+        # the REST API without logins, on loopback, for the test only
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+    }
+    instance = LocalAirflow(local, target, extra_env=env)
+    instance.start()
+    try:
+        with httpx.Client(base_url=instance.base_url, timeout=30) as client:
+            api = Api(client)
+            wait_until(lambda: len(api.get("/dags", limit=100)["dags"]) >= 5, 180, "the DAGs to be parsed")
+            yield api
+    finally:
+        instance.stop()

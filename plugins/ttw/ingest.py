@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import multiprocessing
 import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -422,14 +420,14 @@ def ingest_centers(
     return report
 
 
-# Workbooks per worker task, and the fewest that are worth starting worker processes for
-REPORTS_PER_TASK = 32
-PARALLEL_FROM = 4 * REPORTS_PER_TASK
+# No longer a threshold: report workbooks are read in the calling process whatever their
+# number (see :func:`read_workbooks`). Kept for the tests that size their data by it.
+PARALLEL_FROM = 128
 
 
 def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, tuple[str, str] | None]:
     """One workbook as (path, SHA-256, what it holds, None), or (path, "", None, (rule, error))
-    when it cannot be read; a plain function, so a worker process can run it."""
+    when it cannot be read."""
     try:
         return path, load.file_sha256(path), reports.read_report(path), None
     except TTWError as exc:
@@ -441,23 +439,24 @@ def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, tuple[
 def read_workbooks(
     paths: list[Path], workers: int | None = None
 ) -> Iterator[tuple[Path, str, reports.Report | None, tuple[str, str] | None]]:
-    """:func:`_read_workbook` over ``paths``, in their order.
+    """:func:`_read_workbook` over ``paths``, in their order, one at a time as the caller
+    asks (so at most one workbook read ahead of the loader).
 
-    Parsing xlsx is CPU-bound Python, and it, not COPY, bounds the reports' ingest: many
-    workbooks are read by ``workers`` processes (default: one per core) while the caller
-    loads those already read. Few are read here, where starting processes would cost more.
+    The workbooks are read here, in the calling process; ``workers`` is accepted and has no
+    effect. Worker processes were dropped for two reasons, both measured (docs/benchmarks.md,
+    "report workbooks: one process or a pool"). They no longer pay: python-calamine reads a
+    workbook in about 2 ms, the load that follows (COPY of four tables, the ledger, one
+    commit) costs more than the read, and on two cores a second reader competes with the
+    database server for the other core; 3,962 workbooks ingested at 167 workbooks/s in one
+    process against 151 with two readers. And they fail in an Airflow task: the task runner's
+    ``__main__`` is ``bin/airflow``, a child started by "spawn" or "forkserver" re-imports it,
+    and so imports airflow under the ``airflow-db-not-allowed:///`` database URL the task
+    process is given, and dies (BrokenProcessPool on every try); a forked child would inherit
+    the task's threads and sockets. One process reads the same under LocalExecutor,
+    CeleryExecutor, ``dag.test()`` and the CLI.
     """
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(paths) < PARALLEL_FROM:
-        yield from map(_read_workbook, paths)
-        return
-    # forkserver: workers start from a clean interpreter, not a fork of a caller that may
-    # hold threads and sockets (an Airflow task, a database connection)
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for start in range(0, len(paths), PARALLEL_FROM * workers):  # bounded read-ahead
-            window = paths[start : start + PARALLEL_FROM * workers]
-            yield from pool.map(_read_workbook, window, chunksize=REPORTS_PER_TASK)
+    del workers  # one process: see above
+    return map(_read_workbook, paths)
 
 
 def ingest_reports(

@@ -420,11 +420,6 @@ def ingest_centers(
     return report
 
 
-# No longer a threshold: report workbooks are read in the calling process whatever their
-# number (see :func:`read_workbooks`). Kept for the tests that size their data by it.
-PARALLEL_FROM = 128
-
-
 def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, tuple[str, str] | None]:
     """One workbook as (path, SHA-256, what it holds, None), or (path, "", None, (rule, error))
     when it cannot be read."""
@@ -436,14 +431,12 @@ def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, tuple[
         return path, "", None, ("unreadable_file", f"{path}: cannot read file: {exc.strerror or exc}")
 
 
-def read_workbooks(
-    paths: list[Path], workers: int | None = None
-) -> Iterator[tuple[Path, str, reports.Report | None, tuple[str, str] | None]]:
+def read_workbooks(paths: list[Path]) -> Iterator[tuple[Path, str, reports.Report | None, tuple[str, str] | None]]:
     """:func:`_read_workbook` over ``paths``, in their order, one at a time as the caller
     asks (so at most one workbook read ahead of the loader).
 
-    The workbooks are read here, in the calling process; ``workers`` is accepted and has no
-    effect. Worker processes were dropped for two reasons, both measured (docs/benchmarks.md,
+    The workbooks are read here, in the calling process. Worker processes were dropped for
+    two reasons, both measured (docs/benchmarks.md,
     "report workbooks: one process or a pool"). They no longer pay: python-calamine reads a
     workbook in about 2 ms, the load that follows (COPY of four tables, the ledger, one
     commit) costs more than the read, and on two cores a second reader competes with the
@@ -455,7 +448,6 @@ def read_workbooks(
     the task's threads and sockets. One process reads the same under LocalExecutor,
     CeleryExecutor, ``dag.test()`` and the CLI.
     """
-    del workers  # one process: see above
     return map(_read_workbook, paths)
 
 
@@ -463,20 +455,19 @@ def ingest_reports(
     target: Target,
     paths: Iterable[Path],
     *,
-    workers: int | None = None,
     settle: float = 0,
     only: Callable[[Path], bool] | None = None,
 ) -> IngestReport:
-    """Load annual report workbooks, one batch each, in file order; a missing sheet is kept
-    in ops.load_rejects. ``workers``: processes that read the workbooks (default: one per core);
-    ``settle`` and ``only``: see :func:`scan_deliveries`."""
+    """Load annual report workbooks, one batch each, in file order, read in this process
+    (:func:`read_workbooks`); a missing sheet is kept in ops.load_rejects. ``settle`` and
+    ``only``: see :func:`scan_deliveries`."""
     found = scan_deliveries(paths, reports.PATTERNS, settle=settle, only=only)
     report = IngestReport.of(found)
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         for table in REPORT_TABLES:
             load.ensure_raw_table(conn, table)
-        for path, content_hash, workbook, error in read_workbooks(found.files, workers):
+        for path, content_hash, workbook, error in read_workbooks(found.files):
             if (refusal := moved_since_scan(path, found, reports.PATTERNS)) is not None:
                 found.refused.append(path)
                 report.errors.append(refusal)

@@ -46,9 +46,10 @@
 {%- endmacro %}
 
 {#- dbt's own should_full_refresh (the model's full_refresh config, else --full-refresh),
-    plus: an incremental model that has processed a batch since retracted (ttw batches
-    retract; ops.model_batches) is rebuilt from scratch, which leaves the batch's rows out,
-    by whichever build runs next (`ttw build`, the build_warehouse DAG's tasks). -#}
+    plus: while an incremental model still holds rows of a batch since retracted (ttw
+    batches retract), the build rebuilds every incremental model from scratch, which
+    leaves the batch's rows out. The build fixes those batches as it starts
+    (ops.build_retractions), so every model of it, in any order or task, decides alike. -#}
 {% macro should_full_refresh() -%}
     {%- set configured = config.get('full_refresh') -%}
     {%- if configured is not none -%}
@@ -57,18 +58,10 @@
     {%- if flags.FULL_REFRESH or not execute or model.config.materialized != 'incremental' -%}
         {{ return(flags.FULL_REFRESH) }}
     {%- endif -%}
-    {{ return(holds_retracted_batch()) }}
-{%- endmacro %}
-
-{% macro holds_retracted_batch() -%}
-    {%- set held -%}
-        select exists (
-            select 1 from ops.model_batches as seen
-            inner join ops.load_batches as batches on seen.batch_id = batches.batch_id
-            where seen.model = '{{ this.identifier }}' and batches.retracted_at is not null
-        )
+    {%- set retracted -%}
+        select exists (select 1 from ops.build_retractions)
     {%- endset -%}
-    {{ return(run_query(held).columns[0].values()[0]) }}
+    {{ return(run_query(retracted).columns[0].values()[0]) }}
 {%- endmacro %}
 
 {#- A check table's rows that break a rule are about 1% of it: a partial index lets

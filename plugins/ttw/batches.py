@@ -4,10 +4,12 @@ A retracted batch is kept: its rows stay in ``raw`` and its row in ``ops.load_ba
 when it was retracted, why and by whom (user@host). From then on:
 
 - no build reads it: ``ttw.build.fix_build_batches`` never fixes it in ``ops.build_batches``;
-- the incremental models that processed it (``ops.model_batches``) are rebuilt from scratch
-  by the next build, whoever runs it (``ttw build``, the build_warehouse DAG): the dbt macro
-  ``should_full_refresh`` (macros/incremental.sql) says so for each of them, and their full
-  refresh forgets the batch. ``ttw build --changed`` builds everything while any is pending;
+- when an incremental model has processed it (``ops.model_batches``), the next build,
+  whoever runs it (``ttw build``, the build_warehouse DAG), rebuilds every incremental model
+  from scratch: ``fix_build_batches`` notes the retracted batches still held in
+  ``ops.build_retractions``, the dbt macro ``should_full_refresh`` (macros/incremental.sql)
+  reads it, and each model's full refresh forgets the batch. ``ttw build --changed`` builds
+  everything while a model holds one;
 - its content no longer blocks a delivery: the same file delivered again loads as a new batch.
 """
 

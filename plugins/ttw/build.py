@@ -95,7 +95,8 @@ def fix_build_batches(target: Target) -> int:
         conn.execute("delete from ops.build_retractions")
         conn.execute(
             "insert into ops.build_retractions select distinct seen.batch_id from ops.model_batches as seen"
-            " join ops.load_batches as batches on batches.batch_id = seen.batch_id where batches.retracted_at is not null"
+            " join ops.load_batches as batches on batches.batch_id = seen.batch_id"
+            " where batches.retracted_at is not null"
         )
         conn.execute("delete from ops.build_batches")
         return conn.execute(

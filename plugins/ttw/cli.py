@@ -770,11 +770,16 @@ def batches_show_cmd(batch_id: Annotated[int, typer.Argument(help="The batch id 
     ]
     if b.retracted:
         with connect(target) as conn:
-            pending = [model for model, held in pending_retractions(conn) if held == b.batch_id]
+            held = sorted({model for model, batch in pending_retractions(conn) if batch == b.batch_id})
         fields += [
             ("reason", b.retraction_reason),
             ("retracted by", b.retracted_by),
-            ("next build", f"rebuilds {', '.join(pending)} from scratch" if pending else "nothing of it left to drop"),
+            (
+                "next build",
+                f"rebuilds the incremental models from scratch ({', '.join(held)} hold its rows)"
+                if held
+                else "no model holds its rows",
+            ),
         ]
     for label, value in fields:
         out.print(f"{label:<16}{value}", soft_wrap=True)
@@ -796,8 +801,8 @@ def batches_retract_cmd(
         soft_wrap=True,
     )
     out.print(
-        "the next build (ttw build, ttw build --changed, the build_warehouse DAG) leaves it out and rebuilds the"
-        " models that held its rows; the same file delivered again loads as a new batch",
+        "the next build (ttw build, ttw build --changed, the build_warehouse DAG) leaves it out, rebuilding the"
+        " incremental models from scratch if they hold its rows; the same file delivered again loads as a new batch",
         soft_wrap=True,
     )
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import multiprocessing
 import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -420,9 +422,14 @@ def ingest_centers(
     return report
 
 
+# Workbooks per worker task, and the fewest that are worth starting worker processes for
+REPORTS_PER_TASK = 32
+PARALLEL_FROM = 4 * REPORTS_PER_TASK
+
+
 def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, tuple[str, str] | None]:
     """One workbook as (path, SHA-256, what it holds, None), or (path, "", None, (rule, error))
-    when it cannot be read."""
+    when it cannot be read; a plain function, so a worker process can run it."""
     try:
         return path, load.file_sha256(path), reports.read_report(path), None
     except TTWError as exc:
@@ -431,43 +438,46 @@ def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, tuple[
         return path, "", None, ("unreadable_file", f"{path}: cannot read file: {exc.strerror or exc}")
 
 
-def read_workbooks(paths: list[Path]) -> Iterator[tuple[Path, str, reports.Report | None, tuple[str, str] | None]]:
-    """:func:`_read_workbook` over ``paths``, in their order, one at a time as the caller
-    asks (so at most one workbook read ahead of the loader).
+def read_workbooks(
+    paths: list[Path], workers: int | None = None
+) -> Iterator[tuple[Path, str, reports.Report | None, tuple[str, str] | None]]:
+    """:func:`_read_workbook` over ``paths``, in their order.
 
-    The workbooks are read here, in the calling process. Worker processes were dropped for
-    two reasons, both measured (docs/benchmarks.md,
-    "report workbooks: one process or a pool"). They no longer pay: python-calamine reads a
-    workbook in about 2 ms, the load that follows (COPY of four tables, the ledger, one
-    commit) costs more than the read, and on two cores a second reader competes with the
-    database server for the other core; 3,962 workbooks ingested at 167 workbooks/s in one
-    process against 151 with two readers. And they fail in an Airflow task: the task runner's
-    ``__main__`` is ``bin/airflow``, a child started by "spawn" or "forkserver" re-imports it,
-    and so imports airflow under the ``airflow-db-not-allowed:///`` database URL the task
-    process is given, and dies (BrokenProcessPool on every try); a forked child would inherit
-    the task's threads and sockets. One process reads the same under LocalExecutor,
-    CeleryExecutor, ``dag.test()`` and the CLI.
+    Parsing xlsx is CPU-bound Python, and it, not COPY, bounds the reports' ingest: many
+    workbooks are read by ``workers`` processes (default: one per core) while the caller
+    loads those already read. Few are read here, where starting processes would cost more.
     """
-    return map(_read_workbook, paths)
+    workers = workers or os.cpu_count() or 1
+    if workers == 1 or len(paths) < PARALLEL_FROM:
+        yield from map(_read_workbook, paths)
+        return
+    # forkserver: workers start from a clean interpreter, not a fork of a caller that may
+    # hold threads and sockets (an Airflow task, a database connection)
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for start in range(0, len(paths), PARALLEL_FROM * workers):  # bounded read-ahead
+            window = paths[start : start + PARALLEL_FROM * workers]
+            yield from pool.map(_read_workbook, window, chunksize=REPORTS_PER_TASK)
 
 
 def ingest_reports(
     target: Target,
     paths: Iterable[Path],
     *,
+    workers: int | None = None,
     settle: float = 0,
     only: Callable[[Path], bool] | None = None,
 ) -> IngestReport:
-    """Load annual report workbooks, one batch each, in file order, read in this process
-    (:func:`read_workbooks`); a missing sheet is kept in ops.load_rejects. ``settle`` and
-    ``only``: see :func:`scan_deliveries`."""
+    """Load annual report workbooks, one batch each, in file order; a missing sheet is kept
+    in ops.load_rejects. ``workers``: processes that read the workbooks (default: one per core);
+    ``settle`` and ``only``: see :func:`scan_deliveries`."""
     found = scan_deliveries(paths, reports.PATTERNS, settle=settle, only=only)
     report = IngestReport.of(found)
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         for table in REPORT_TABLES:
             load.ensure_raw_table(conn, table)
-        for path, content_hash, workbook, error in read_workbooks(found.files):
+        for path, content_hash, workbook, error in read_workbooks(found.files, workers):
             if (refusal := moved_since_scan(path, found, reports.PATTERNS)) is not None:
                 found.refused.append(path)
                 report.errors.append(refusal)

@@ -16,6 +16,7 @@ from test_database import TTW, cli_env
 from test_files import HEADER, ROWS, write_csv
 
 from ttw.build import NOTHING_CHANGED, build
+from ttw.codes import credit_check_char, is_valid_credit_code
 from ttw.ingest import ingest_contracts
 from ttw.orchestrate import AIRFLOW_DB, prepare_airflow, run_dag
 from ttw.warehouse import connect, reset_layers, table_checksums
@@ -24,13 +25,20 @@ REASON = "amounts sent in 万元 where the registry means 元"
 AMOUNTS = ("contract_amount", "tech_transaction_amount")
 
 
+# a seller only the bad export names: its organization must leave dim_organization too
+STRAY_CODE = "91370200000000000" + credit_check_char("91370200000000000")
+
+
 def unit_slip_export(folder: Path) -> Path:
-    """The sample's contracts again, every amount 1 yuan (valid, and wrong), plus a record
-    with a field missing (a loader reject of the batch)."""
+    """The sample's contracts again, every amount 1 yuan (valid, and wrong), the first sold
+    by an organization no other delivery names, plus a record with a field missing (a
+    loader reject of the batch)."""
     rows = [list(row) for row in ROWS]
     for row in rows:
         for column in AMOUNTS:
             row[HEADER.index(column)] = "1"
+    rows[0][HEADER.index("seller_credit_code")] = STRAY_CODE
+    rows[0][HEADER.index("seller_name")] = "青岛误录科技有限公司"
     return write_csv(folder / "contracts_sample_slipped.csv", [*rows, rows[0][:-1]])
 
 
@@ -69,6 +77,7 @@ def retraction(settings, target, tmp_path_factory) -> Retraction:
     [bad] = ingest_contracts(target, [bad_file]).batches
     build(settings, target, changed=True)
     slipped = count(target, "select count(*) from marts_build.fct_tech_contracts where batch_id = %s", bad.batch_id)
+    assert count(target, "select count(*) from marts_build.dim_organization where credit_code = %s", STRAY_CODE)
     code, retracted = ttw(settings, target, "batches", "retract", str(bad.batch_id), "--reason", REASON)
     assert code == 0, retracted
     rebuilt = build(settings, target, changed=True)
@@ -76,7 +85,9 @@ def retraction(settings, target, tmp_path_factory) -> Retraction:
 
 
 def test_retracted_batch_is_excluded_from_the_build(retraction, target):
+    assert is_valid_credit_code(STRAY_CODE)
     assert retraction.slipped > 50  # the slip had replaced the sample's versions in the fact
+    assert count(target, "select count(*) from marts_build.dim_organization where credit_code = %s", STRAY_CODE) == 0
     assert f"retracted batch {retraction.bad}" in retraction.retracted
     assert retraction.rebuilt != NOTHING_CHANGED
     for table in ("marts_build.fct_tech_contracts", "staging.stg_registry__contract_checks"):

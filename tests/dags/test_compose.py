@@ -93,7 +93,10 @@ def test_airflow_is_wired_to_the_stack_consistently(compose):
     assert shared["TTW_WAREHOUSE_URL"].replace("postgresql://", "postgres://") == shared["AIRFLOW_CONN_WAREHOUSE"]
     assert _env(services["airflow-db"])["POSTGRES_PASSWORD"] == "${AIRFLOW_DB_PASSWORD}"
     init = " ".join(services["airflow-init"]["command"])
-    for step in ("airflow db migrate", "ttw roles apply", "ttw manifest", "airflow connections add"):
+    from ttw.dagkit import WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS
+
+    steps = ("airflow db migrate", f"airflow pools set {WAREHOUSE_POOL} {WAREHOUSE_POOL_SLOTS}", "ttw roles apply")
+    for step in (*steps, "ttw manifest", "airflow connections add"):
         assert step in init, step
 
 

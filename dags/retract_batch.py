@@ -5,7 +5,9 @@ Maintenance, triggered by hand only: retracts the load batch `batch_id` (a file 
 loaded but is wrong) with a `reason`, as `ttw batches retract ID --reason TEXT` does. The
 batch stays in `raw` for audit, marked in `ops.load_batches` (when, why, by whom: this
 DAG's run); no build reads it again, the incremental models that held its rows are rebuilt
-from scratch by the next build, and the same file delivered again loads as a new batch.
+from scratch by the next build, and the same file delivered again loads as a new batch. Its
+file, when still in the landing folder, moves to `_rejected/` with a note of why, so the
+next daily ingest does not load it again.
 
 Then emits the raw asset of the batch's family (`raw.registry_contracts`,
 `raw.center_reports` or `raw.platform_records`), which schedules `build_warehouse`: the
@@ -43,6 +45,7 @@ def retract_batch():
         from ttw.batches import operator
         from ttw.batches import retract as retract_one
         from ttw.errors import TTWError
+        from ttw.settings import get_settings
         from ttw.warehouse import target_from_airflow
 
         raw_asset = {
@@ -58,6 +61,7 @@ def retract_batch():
                 int(params["batch_id"]),
                 str(params["reason"]),
                 by=operator(f"DAG retract_batch, run {run_id}"),
+                landing_root=get_settings().landing_dir,
             )
         except TTWError as exc:  # an unknown or retracted batch: a retry would say the same
             raise AirflowFailException(str(exc)) from None

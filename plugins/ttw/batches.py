@@ -19,6 +19,7 @@ import getpass
 import socket
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import psycopg
 
@@ -111,9 +112,15 @@ def _batch(conn: psycopg.Connection, batch_id: int) -> Batch:
     return Batch(*row)
 
 
-def retract(target: Target, batch_id: int, reason: str, *, by: str | None = None) -> Batch:
+def retract(
+    target: Target, batch_id: int, reason: str, *, by: str | None = None, landing_root: Path | None = None
+) -> Batch:
     """Retract a batch: it stays in raw, marked, and no later build reads it (see the module).
-    An unknown batch, or one already retracted, is a :class:`TTWError` and changes nothing."""
+    An unknown batch, or one already retracted, is a :class:`TTWError` and changes nothing.
+
+    With ``landing_root``: the batch's file, when it still lies under that root with the
+    content the batch loaded, moves to its family folder's ``_rejected/`` with a note of why
+    (its hash no longer blocks it, so left in place the next ingest would load it again)."""
     reason = reason.strip()
     if not reason:
         raise TTWError("a retraction needs a reason (--reason): it is kept with the batch for whoever looks next")
@@ -130,7 +137,31 @@ def retract(target: Target, batch_id: int, reason: str, *, by: str | None = None
                 f"batch {batch_id} was already retracted at {batch.retracted_at:%Y-%m-%d %H:%M:%S %Z}"
                 f" by {batch.retracted_by}: {batch.retraction_reason}"
             )
-    return Batch(*row)
+    batch = Batch(*row)
+    if landing_root is not None:
+        set_aside_retracted(batch, landing_root)
+    return batch
+
+
+def set_aside_retracted(batch: Batch, landing_root: Path) -> Path | None:
+    """Move a retracted batch's file out of the landing folder (see :func:`retract`); where it went."""
+    from ttw.ingest import set_aside
+    from ttw.load import file_sha256
+
+    path = Path(batch.source)
+    try:
+        same = path.is_file() and file_sha256(path) == batch.content_hash
+    except OSError:
+        return None
+    if not same:
+        return None
+    return set_aside(
+        path,
+        landing_root,
+        "retracted",
+        f"batch {batch.batch_id} retracted: {batch.retraction_reason}",
+        f"It loaded as batch {batch.batch_id}, which was retracted by {batch.retracted_by}: builds leave it out.",
+    )
 
 
 def pending_retractions(conn: psycopg.Connection) -> list[tuple[str, int]]:

@@ -445,6 +445,37 @@ def bench_pipeline_cmd(
     _write_json(json_path, figures)
 
 
+@bench_app.command("delivery")
+def bench_delivery_cmd(
+    scale: Annotated[float, typer.Option(help="Dataset scale.")] = 0.05,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 42,
+    data: Annotated[Path | None, typer.Option(help="A dataset generated before.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
+) -> None:
+    """One new month to BI: the CLI chain (ingest, build --changed, audit, publish) beside the scheduler path."""
+    from ttw.bench.delivery import run
+    from ttw.warehouse import ensure_warehouse
+
+    settings = get_settings()
+    figures = run(settings, ensure_warehouse(settings), data or bench_dataset(settings, scale, seed))
+    table = Table(title=figures["command"])
+    for column in ("path", "step", "seconds"):
+        table.add_column(column, justify="right" if column == "seconds" else "left")
+    for step, seconds in figures["cli"].items():
+        table.add_row(f"CLI ({figures['months']['cli']})", step, str(seconds))
+    for step, seconds in figures["scheduler_tasks"].items():
+        table.add_row(f"scheduler ({figures['months']['scheduler']})", step, str(seconds))
+    table.add_row("scheduler", "latency between tasks", str(figures["scheduler_latency_seconds"]))
+    out.print(table)
+    out.print(
+        f"CLI chain {figures['cli_seconds']} s; scheduler path {figures['scheduler_seconds']} s; "
+        f"ratio {figures['ratio']} (target <= {figures['target_ratio']}: "
+        f"{'met' if figures['ratio'] is not None and figures['ratio'] <= figures['target_ratio'] else 'not met'})",
+        soft_wrap=True,
+    )
+    _write_json(json_path, figures)
+
+
 @bench_app.command("query")
 def bench_query_cmd(
     scale: Annotated[float, typer.Option(help="The scale `ttw bench pipeline` ran at.")] = 1.0,
@@ -794,7 +825,8 @@ def batches_retract_cmd(
     from ttw.batches import retract
     from ttw.warehouse import ensure_warehouse
 
-    b = retract(ensure_warehouse(get_settings()), batch_id, reason)
+    settings = get_settings()
+    b = retract(ensure_warehouse(settings), batch_id, reason, landing_root=settings.landing_dir)
     out.print(
         f"retracted batch {b.batch_id} ({b.family}, {b.source}, {b.rows_loaded} rows) at"
         f" {b.retracted_at:%Y-%m-%d %H:%M:%S %Z} by {b.retracted_by}: {b.retraction_reason}",

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import multiprocessing
 import os
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -360,9 +358,21 @@ def reject_file(conn, report: IngestReport, family: str, path: Path, rule: str, 
     report.errors.append(f"{reason} (moved to {moved}, with why in {moved.name}.reason.txt)")
 
 
-def _move_rejected(path: Path, folder: Path, rule: str, reason: str) -> Path:
+NOTHING_LOADED = "Nothing of this file was loaded; ops.load_rejects keeps the rejection."
+
+
+def set_aside(path: Path, landing_root: Path, rule: str, reason: str, note: str) -> Path | None:
+    """Move a file found under the landing root to its family folder's ``_rejected/`` (see
+    :func:`_move_rejected`); None when it is not under the root or no longer there."""
+    folder = _rejected_folder(path, landing_root.resolve())
+    if folder is None or not path.is_file():
+        return None
+    return _move_rejected(path, folder, rule, reason, note)
+
+
+def _move_rejected(path: Path, folder: Path, rule: str, reason: str, note: str = NOTHING_LOADED) -> Path:
     """Move a rejected file (and its marker) into ``folder`` under a name not taken there;
-    write ``NAME.reason.txt`` beside it. The new path."""
+    write ``NAME.reason.txt`` beside it (``note``: what became of its content). The new path."""
     folder.mkdir(exist_ok=True)
     moved, n = folder / path.name, 1
     while moved.exists() or moved.with_name(moved.name + ".reason.txt").exists():
@@ -375,7 +385,7 @@ def _move_rejected(path: Path, folder: Path, rule: str, reason: str) -> Path:
     when = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     moved.with_name(moved.name + ".reason.txt").write_text(
         f"rejected at {when}\nrule: {rule}\ndelivered as: {path}\nmessage: {reason}\n\n"
-        f"Nothing of this file was loaded; ops.load_rejects keeps the rejection. Deliver a corrected file\n"
+        f"{note} Deliver a corrected file\n"
         f"into {folder.parent} (the same name will do); this folder is never read.\n",
         encoding="utf-8",
     )
@@ -422,14 +432,9 @@ def ingest_centers(
     return report
 
 
-# Workbooks per worker task, and the fewest that are worth starting worker processes for
-REPORTS_PER_TASK = 32
-PARALLEL_FROM = 4 * REPORTS_PER_TASK
-
-
 def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, tuple[str, str] | None]:
     """One workbook as (path, SHA-256, what it holds, None), or (path, "", None, (rule, error))
-    when it cannot be read; a plain function, so a worker process can run it."""
+    when it cannot be read."""
     try:
         return path, load.file_sha256(path), reports.read_report(path), None
     except TTWError as exc:
@@ -438,46 +443,43 @@ def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, tuple[
         return path, "", None, ("unreadable_file", f"{path}: cannot read file: {exc.strerror or exc}")
 
 
-def read_workbooks(
-    paths: list[Path], workers: int | None = None
-) -> Iterator[tuple[Path, str, reports.Report | None, tuple[str, str] | None]]:
-    """:func:`_read_workbook` over ``paths``, in their order.
+def read_workbooks(paths: list[Path]) -> Iterator[tuple[Path, str, reports.Report | None, tuple[str, str] | None]]:
+    """:func:`_read_workbook` over ``paths``, in their order, one at a time as the caller
+    asks (so at most one workbook read ahead of the loader).
 
-    Parsing xlsx is CPU-bound Python, and it, not COPY, bounds the reports' ingest: many
-    workbooks are read by ``workers`` processes (default: one per core) while the caller
-    loads those already read. Few are read here, where starting processes would cost more.
+    The workbooks are read here, in the calling process. Worker processes were dropped for
+    two reasons, both measured (docs/benchmarks.md,
+    "report workbooks: one process or a pool"). They no longer pay: python-calamine reads a
+    workbook in about 2 ms, the load that follows (COPY of four tables, the ledger, one
+    commit) costs more than the read, and on two cores a second reader competes with the
+    database server for the other core; 3,962 workbooks ingested at 167 workbooks/s in one
+    process against 151 with two readers. And they fail in an Airflow task: the task runner's
+    ``__main__`` is ``bin/airflow``, a child started by "spawn" or "forkserver" re-imports it,
+    and so imports airflow under the ``airflow-db-not-allowed:///`` database URL the task
+    process is given, and dies (BrokenProcessPool on every try); a forked child would inherit
+    the task's threads and sockets. One process reads the same under LocalExecutor,
+    CeleryExecutor, ``dag.test()`` and the CLI.
     """
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(paths) < PARALLEL_FROM:
-        yield from map(_read_workbook, paths)
-        return
-    # forkserver: workers start from a clean interpreter, not a fork of a caller that may
-    # hold threads and sockets (an Airflow task, a database connection)
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for start in range(0, len(paths), PARALLEL_FROM * workers):  # bounded read-ahead
-            window = paths[start : start + PARALLEL_FROM * workers]
-            yield from pool.map(_read_workbook, window, chunksize=REPORTS_PER_TASK)
+    return map(_read_workbook, paths)
 
 
 def ingest_reports(
     target: Target,
     paths: Iterable[Path],
     *,
-    workers: int | None = None,
     settle: float = 0,
     only: Callable[[Path], bool] | None = None,
 ) -> IngestReport:
-    """Load annual report workbooks, one batch each, in file order; a missing sheet is kept
-    in ops.load_rejects. ``workers``: processes that read the workbooks (default: one per core);
-    ``settle`` and ``only``: see :func:`scan_deliveries`."""
+    """Load annual report workbooks, one batch each, in file order, read in this process
+    (:func:`read_workbooks`); a missing sheet is kept in ops.load_rejects. ``settle`` and
+    ``only``: see :func:`scan_deliveries`."""
     found = scan_deliveries(paths, reports.PATTERNS, settle=settle, only=only)
     report = IngestReport.of(found)
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         for table in REPORT_TABLES:
             load.ensure_raw_table(conn, table)
-        for path, content_hash, workbook, error in read_workbooks(found.files, workers):
+        for path, content_hash, workbook, error in read_workbooks(found.files):
             if (refusal := moved_since_scan(path, found, reports.PATTERNS)) is not None:
                 found.refused.append(path)
                 report.errors.append(refusal)

@@ -262,3 +262,24 @@ def test_the_retract_batch_dag_retracts_and_schedules_a_rebuild(settings, clean_
             " where e.source_dag_id = 'retract_batch'"
         ).fetchall()
     assert [uri for (uri,) in events] == ["ttw://warehouse/raw/registry_contracts"]
+
+
+def test_a_retracted_batchs_file_leaves_the_landing_folder_so_the_next_ingest_does_not_load_it_again(
+    settings, clean_target, landing
+):
+    """Its hash no longer blocks it: left in landing/, the next daily run would load it again."""
+    code, output = ttw(settings, clean_target, "ingest", "contracts", str(landing))
+    assert code == 0, output
+    with connect(clean_target) as conn:
+        (batch_id,) = conn.execute("select batch_id from ops.load_batches").fetchone()
+    code, output = ttw(settings, clean_target, "batches", "retract", str(batch_id), "--reason", "wrong month")
+    assert code == 0, output
+    rejected = landing / "_rejected"
+    assert not (landing / "contracts_202401.csv").exists()
+    note = (rejected / "contracts_202401.csv.reason.txt").read_text(encoding="utf-8")
+    assert "rule: retracted" in note
+    assert f"batch {batch_id} retracted: wrong month" in note
+    code, output = ttw(settings, clean_target, "ingest", "contracts", str(landing))  # the next daily run
+    assert code == 0, output
+    with connect(clean_target) as conn:
+        assert conn.execute("select count(*) from ops.load_batches").fetchone()[0] == 1

@@ -1,6 +1,6 @@
 {#- ops.rejects: one row per rule a raw row breaks, with where it came from and the row
     as delivered, plus what the loaders could not take (never in raw: rejected_at_stage 'load'). Rebuilt from the staging checks
-    and ops.load_rejects on every build, so it always matches the raw layer. -#}
+    and ops.load_rejects on every build, so it always matches the raw layer the build reads. -#}
 {%- set checks = [
     {'model': 'stg_registry__contract_checks', 'family': 'registry_contracts', 'location': 'null::text'},
     {'model': 'stg_centers__roster_checks', 'family': 'center_roster', 'location': 'null::text'},
@@ -34,7 +34,10 @@ with
 {% endfor %}
 loader as (
 
+    -- a whole-file reject has no batch; a record reject counts only while its batch is one
+    -- the build reads (a retracted batch's rejects go with it)
     select * from {{ source('ops', 'load_rejects') }}
+    where batch_id is null or {{ in_build('batch_id') }}
 
 ),
 

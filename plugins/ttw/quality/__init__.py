@@ -177,11 +177,12 @@ def run_suites(target: Target, suites: list[dict], *, schema: str = BUILD_SCHEMA
         )
     if not definitions:
         return unreachable, None
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_dir is not None else []
     checkpoint = context.checkpoints.add(
-        gx.Checkpoint(name="audit", validation_definitions=definitions, actions=actions, result_format="SUMMARY")
+        gx.Checkpoint(name="audit", validation_definitions=definitions, result_format="SUMMARY")
     )
     outcome = checkpoint.run()
+    if docs_dir is not None:
+        _build_docs(context, outcome)
     boundary_of = {s["name"]: s["meta"]["boundary"] for s in suites}
     checks = list(unreachable)
     for validation in outcome.run_results.values():
@@ -189,6 +190,20 @@ def run_suites(target: Target, suites: list[dict], *, schema: str = BUILD_SCHEMA
         checks += _checks(boundary_of[name], name, validation)
     index = docs_dir / "index.html" if docs_dir is not None and (docs_dir / "index.html").exists() else None
     return checks, index
+
+
+def _build_docs(context, outcome) -> None:
+    """Data Docs for every validation of the run and its suite, in one build.
+
+    GX's ``UpdateDataDocsAction`` builds the site once per validation (a fresh Jinja
+    environment compiling every template each time, and the index again): most of the
+    audit's fixed cost. One build of the same pages and one index is the same site.
+    """
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    resources = list(outcome.run_results)
+    resources += [ExpectationSuiteIdentifier(name=v.suite_name) for v in outcome.run_results.values()]
+    context.build_data_docs(site_names=["ttw"], resource_identifiers=resources)
 
 
 def validate_dataframe(frame, suite: dict) -> list[Check]:

@@ -1,5 +1,6 @@
 """The audit's fixed cost (docs/benchmarks.md "The audit's fixed cost"): Data Docs are built
-once per audit, with the same pages as before, and every check is recorded."""
+once per audit, with the same pages as before, and every check is recorded with the result
+the suites give without Data Docs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from great_expectations.data_context.data_context.abstract_data_context import A
 
 from ttw.build import build
 from ttw.pipeline import ingest_dataset
-from ttw.quality import audit, load_suites, suites_dir
+from ttw.quality import audit, load_suites, run_suites, suites_dir
 from ttw.warehouse import connect
 
 
@@ -47,3 +48,16 @@ def test_the_audit_builds_data_docs_once_with_a_page_per_suite(clean_target, set
         ).fetchall()
     expected = {s["name"]: len(s["expectations"]) for s in load_suites(suites_dir(settings))}
     assert dict(recorded) == expected
+
+    without_docs, index = run_suites(clean_target, load_suites(suites_dir(settings)), docs_dir=None)
+    assert index is None
+    outcome = sorted(
+        (c.suite, c.expectation, c.column or "", c.severity, c.success, c.observed or "") for c in without_docs
+    )
+    with connect(clean_target) as conn:
+        stored = conn.execute(
+            "select suite, expectation, coalesce(column_name, ''), severity, success, coalesce(observed_value, '')"
+            " from ops.quality_results where run_id = %s and suite <> 'dbt'",
+            (result.run_id,),
+        ).fetchall()
+    assert sorted(stored) == outcome

@@ -68,11 +68,7 @@ def target(settings: Settings):
 
 @pytest.fixture(scope="session")
 def dag_env(settings):
-    """TTW_HOME of the test session, holding the dbt manifest build_warehouse renders from."""
-    from ttw.build import write_manifest
-    from ttw.warehouse import resolve_target
-
-    write_manifest(settings, resolve_target(settings))
+    """The environment of the DAG files: TTW_HOME of the test session."""
     before = os.environ.get("TTW_HOME")
     os.environ["TTW_HOME"] = str(settings.home_dir)
     yield {**os.environ}

@@ -275,49 +275,7 @@ def rejects_summary(target: Target) -> list[tuple[str, str, int]]:
         ).fetchall()
 
 
-def manifest_path(settings: Settings) -> Path:
-    """The parsed dbt project the build_warehouse DAG renders its tasks from (no dbt at parse time)."""
-    return settings.home_dir / "dbt" / "manifest" / "manifest.json"
-
-
-def manifest_is_current(settings: Settings) -> bool:
-    """True when the manifest exists and is newer than every file of the dbt project."""
-    path = manifest_path(settings)
-    if not path.exists():
-        return False
-    written = path.stat().st_mtime
-    return all(f.stat().st_mtime <= written for f in _project_files(settings))
-
-
-def write_manifest(settings: Settings, target: Target, *, force: bool = False) -> Path:
-    """``dbt parse`` into the manifest folder, unless the manifest is already current."""
-    path = manifest_path(settings)
-    if force or not manifest_is_current(settings):
-        run_dbt(settings, target, ["parse", "--target-path", str(path.parent)])
-    return path
-
-
 def _manifest(path: Path) -> dict:
     import json
 
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def manifest_node_ids(manifest: Path) -> set[str]:
-    """Every seed, model, data test and unit test of the project: what a complete build runs."""
-    data = _manifest(manifest)
-    built = {uid for uid, node in data["nodes"].items() if node["resource_type"] in ("seed", "model", "test")}
-    return built | set(data.get("unit_tests", {}))
-
-
-def joint_tests(manifest: Path) -> list[str]:
-    """The tests over more than one model or seed (relationships, reconciliations), or over
-    sources alone: they run together once every model is built, not with whichever parent
-    happens to be first (a test over one model runs in that model's task)."""
-    nodes = _manifest(manifest)["nodes"].values()
-    return sorted(
-        node["name"]
-        for node in nodes
-        if node["resource_type"] == "test"
-        and sum(parent.split(".")[0] in ("model", "seed", "snapshot") for parent in node["depends_on"]["nodes"]) != 1
-    )

@@ -521,13 +521,10 @@ def bench_dags_cmd(
     """Parse time of each DAG file: in a fresh interpreter (as the DAG processor does) and in one DagBag."""
 
     from ttw.bench.dags import run
-    from ttw.build import write_manifest
     from ttw.warehouse import resolve_target
 
     settings = get_settings()
-    target = resolve_target(settings)
-    write_manifest(settings, target)
-    figures = run(settings, target, runs)
+    figures = run(settings, resolve_target(settings), runs)
     table = Table(title=f"ttw bench dags (median and max of {runs} fresh parses; DagBag timing)")
     for column in ("file", "tasks", "cold median s", "cold max s", "in DagBag s"):
         table.add_column(column, justify="left" if column == "file" else "right", no_wrap=column == "file")
@@ -905,15 +902,12 @@ def roles_apply_cmd() -> None:
 
 @app.command("airflow", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def airflow_cmd(ctx: typer.Context) -> None:
-    """Run the airflow CLI with the project's settings, e.g. `ttw airflow standalone`."""
-    from ttw.build import write_manifest
+    """Run the airflow CLI with the project's settings, e.g. `ttw airflow dags list`."""
     from ttw.orchestrate import airflow_cli
     from ttw.warehouse import resolve_target
 
     settings = get_settings()
-    target = resolve_target(settings)
-    write_manifest(settings, target)  # build_warehouse renders its tasks from it
-    raise typer.Exit(airflow_cli(settings, target, ctx.args))
+    raise typer.Exit(airflow_cli(settings, resolve_target(settings), ctx.args))
 
 
 @app.command("local-airflow")
@@ -923,16 +917,6 @@ def local_airflow_cmd() -> None:
     from ttw.local_airflow import serve
 
     raise typer.Exit(serve(get_settings()))
-
-
-@app.command("manifest")
-def manifest_cmd(force: Annotated[bool, typer.Option("--force", help="Parse even if current.")] = False) -> None:
-    """Parse the dbt project into the manifest the build_warehouse DAG renders its tasks from."""
-    from ttw.build import write_manifest
-    from ttw.warehouse import resolve_target
-
-    settings = get_settings()
-    out.print(f"dbt manifest: {write_manifest(settings, resolve_target(settings), force=force)}", soft_wrap=True)
 
 
 @app.command("run-dag")

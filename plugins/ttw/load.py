@@ -137,7 +137,7 @@ alter table ops.load_rejects add column if not exists payload jsonb;
 create index if not exists quality_results_by_run on ops.quality_results (run_at desc, run_id);
 -- every dbt node result, written by dbt's on-run-end hook (macros/record_results.sql): one
 -- build is every dbt invocation with the same build id (`ttw build`: its invocation; the
--- build_warehouse DAG: its run id, over one invocation per Cosmos task)
+-- build_warehouse DAG: its run id, which its audit and publish are pinned to)
 create table if not exists ops.dbt_results (
     build_id text not null,
     invocation_id text not null,

@@ -123,10 +123,7 @@ def airflow_cli(settings: Settings, target: Target, args: list[str]) -> int:
 
 
 def prepare_airflow(settings: Settings, target: Target) -> None:
-    """What any Airflow process of the project needs first: its database and the dbt manifest."""
-    from ttw.build import write_manifest
-
-    write_manifest(settings, target)
+    """What any Airflow process of the project needs first: its metadata database, migrated."""
     migrate_airflow_db(settings, target)
 
 

@@ -17,7 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Telemetry switches for the tools the project drives. There is no internet on the
 # build machines, and calls out hang, so these are forced off in every process that
-# runs dbt, Cosmos or Great Expectations.
+# runs dbt, Airflow or Great Expectations.
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "DO_NOT_TRACK": "1",

@@ -96,7 +96,7 @@ def test_airflow_is_wired_to_the_stack_consistently(compose):
     from ttw.dagkit import WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS
 
     steps = ("airflow db migrate", f"airflow pools set {WAREHOUSE_POOL} {WAREHOUSE_POOL_SLOTS}", "ttw roles apply")
-    for step in (*steps, "ttw manifest", "airflow connections add"):
+    for step in (*steps, "airflow connections add"):
         assert step in init, step
 
 

@@ -31,7 +31,7 @@ def test_help_lists_the_commands():
         "run-dag",
         "bench",
         "roles",
-        "manifest",
+        "local-airflow",
     ):
         assert command in result.stdout
     warehouse_help = run("warehouse", "--help").stdout

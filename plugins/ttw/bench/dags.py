@@ -4,8 +4,7 @@ Two figures per file:
 
 - ``cold``: the file run in a fresh interpreter that has already imported ``airflow.sdk``,
   as Airflow's DAG processor parses a file in a child of a process with Airflow loaded
-  (the median and the slowest of ``runs``); this includes what the file imports itself,
-  such as Cosmos;
+  (the median and the slowest of ``runs``); this includes what the file imports itself;
 - ``dagbag``: Airflow's own timing of the file in one ``DagBag`` of the whole folder
   (what ``airflow dags report`` shows), where shared imports are already paid.
 

@@ -8,8 +8,7 @@ being audited). Each expectation's ``meta.severity`` is ``critical`` (blocks pub
 or ``warning`` (reported only); critical is the default.
 
 :func:`audit` runs every suite against the warehouse, adds the dbt results of the newest
-build (``ops.dbt_results``, written by dbt itself, so a build spread over Cosmos tasks
-on several workers is one build), stores one row per expectation in ``ops.quality_results`` and writes Data
+build (``ops.dbt_results``, written by dbt itself, under the build's id), stores one row per expectation in ``ops.quality_results`` and writes Data
 Docs to ``$TTW_HOME/out/data_docs``. :func:`validate_dataframe` runs a suite on a
 DataFrame, for checks at extract time.
 """

@@ -71,9 +71,17 @@ def load_year(target: Target, year: int, *, schema: str = "marts") -> YearEvalua
                     f"select distinct evaluation_year from {schema}.rpt_center_performance order by 1"
                 ).fetchall()
             ]
+            in_roster = cur.execute(
+                f"select 1 from {schema}.fct_center_indicators where evaluation_year = %s limit 1", (year,)
+            ).fetchone()
+            awaiting = (
+                f"; {year} is awaiting reports: its roster is loaded and no report yet, so it is not graded"
+                if in_roster
+                else ""
+            )
             raise TTWError(
                 f"no center evaluation for {year} in {schema}.rpt_center_performance"
-                f" (years evaluated: {', '.join(map(str, years)) or 'none'})"
+                f" (years evaluated: {', '.join(map(str, years)) or 'none'}{awaiting})"
             )
         evaluation.indicators = cur.execute(
             f"select scores.*, performance.center_name from {schema}.rpt_center_indicator_scores as scores"
@@ -95,13 +103,19 @@ def load_year(target: Target, year: int, *, schema: str = "marts") -> YearEvalua
     return evaluation
 
 
-def evaluated_years(target: Target) -> list[int]:
-    """The evaluation years published in ``marts.rpt_center_performance``, oldest first."""
+def evaluated_years(target: Target, *, schema: str = "marts") -> list[int]:
+    """The evaluation years published in ``rpt_center_performance``, oldest first.
+
+    Only a year at least one center filed a report for: a year awaiting reports (a roster,
+    no report loaded yet) is never graded, and should a build grade one anyway (every
+    center flagged missing-report) it is not offered for export (docs/evaluation.md,
+    "When reports are late")."""
     with connect(target) as conn:
         return [
             row[0]
             for row in conn.execute(
-                "select distinct evaluation_year from marts.rpt_center_performance order by 1"
+                f"select evaluation_year from {schema}.rpt_center_performance"
+                " group by evaluation_year having bool_or(not is_missing_report) order by 1"
             ).fetchall()
         ]
 

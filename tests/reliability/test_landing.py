@@ -377,7 +377,7 @@ def test_a_missing_report_path_and_a_dangling_link_are_rejected_by_name_and_the_
     dangling.symlink_to(folder / "年度报告_C000000009_2024.xlsx")  # to a report that is not there
     missing = tmp_path / "nowhere" / "年度报告_C000000002_2024.xlsx"
 
-    report = ingest_reports(clean_target, [folder, missing, good], workers=1)
+    report = ingest_reports(clean_target, [folder, missing, good])
     assert [Path(b.source).name for b in report.batches] == [good.name]
     assert sorted(report.errors) == sorted(
         [

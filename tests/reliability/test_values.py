@@ -127,7 +127,7 @@ def test_out_of_range_dates_and_amounts_are_rejected_in_staging_and_never_stop_a
 
     assert ingest_contracts(clean_target, [export]).ok
     assert ingest_centers(clean_target, [roster_file]).ok
-    assert ingest_reports(clean_target, [landing / report.name], workers=1).ok
+    assert ingest_reports(clean_target, [landing / report.name]).ok
     server = platform_server(data=platform)
     ingest_platform(clean_target, f"{server.base_url}/finance", PLATFORM_TOKEN, resources=["financing_needs", "loans"])
 
@@ -218,7 +218,7 @@ def test_a_report_redelivered_without_indicators_is_flagged_and_its_earlier_vers
     reports = sorted((small_dataset / "reports" / str(year)).glob("年度报告_*.xlsx"))
     ingest_contracts(clean_target, [small_dataset / "registry"])  # the audit wants contracts in marts
     assert ingest_centers(clean_target, [small_dataset / "centers"]).ok
-    ingest_reports(clean_target, [small_dataset / "reports"], workers=1)
+    ingest_reports(clean_target, [small_dataset / "reports"])
     assert "Completed successfully" in build(settings, clean_target)
     with connect(clean_target) as conn:
         # a center with a complete report that year, and the values it reported first
@@ -243,7 +243,7 @@ def test_a_report_redelivered_without_indicators_is_flagged_and_its_earlier_vers
         if row[0].value == "研发人员数":
             row[2].value = 12345  # a corrected figure
     book.save(second)
-    ingest_reports(clean_target, [second], workers=1)
+    ingest_reports(clean_target, [second])
 
     build_audit_publish(settings, clean_target)
     with connect(clean_target) as conn:

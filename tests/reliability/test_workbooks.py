@@ -271,7 +271,7 @@ def test_xls_and_ods_report_workbooks_load_and_an_oversized_xls_is_refused(clean
     big.write_bytes(big.read_bytes() + b"\0" * 100_000)
     monkeypatch.setattr(workbook_module, "MAX_XLS_BYTES", 50_000)
 
-    report = ingest_reports(clean_target, [folder], workers=1)
+    report = ingest_reports(clean_target, [folder])
     assert sorted(Path(b.source).name for b in report.batches) == [old.name, wps.name]
     for path in (old, wps):
         kept = indicators_of(clean_target, path)

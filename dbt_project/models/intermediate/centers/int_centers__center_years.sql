@@ -1,6 +1,8 @@
 {#- Every year a center was in the system (its roster version on 31 December of the year
     says 建设期 or 运行期), with the report it filed for that year, if any. The years run
-    from the first roster to the last roster or report year. -#}
+    from the first roster to the last roster or report year. A year no report of any
+    center has reached yet is awaiting reports: it is not graded (docs/evaluation.md,
+    "When reports are late"). -#}
 -- a table: fct_center_indicators and the tests read it
 {{ config(materialized='table') }}
 with
@@ -60,7 +62,11 @@ final as (
         reports.source_file as report_file,
         reports.batch_id is not null as has_report,
         coalesce(reports.has_dropped_indicators, false) as has_dropped_indicators,
-        reports.dropped_indicators
+        reports.dropped_indicators,
+        not exists (
+            select 1 from reports as year_reports
+            where year_reports.report_year = center_years.evaluation_year
+        ) as is_awaiting_reports
     from center_years
     left join reports
         on

@@ -1,4 +1,5 @@
-{#- Every center-year in the system × every indicator of the evaluation scheme in force
+{#- Every center-year in the system (a year awaiting reports, with none loaded yet,
+    excepted: it is not graded) × every indicator of the evaluation scheme in force
     that year (the seed evaluation_scheme, docs/evaluation.md): the value the scheme takes — as
     reported, as the registry verifies it, or the lower of the two; a ratio of two
     reported indicators where the scheme says so — its normalized score (0–100), weight
@@ -8,6 +9,7 @@ with
 center_years as (
 
     select * from {{ ref('int_centers__center_years') }}
+    where not is_awaiting_reports
 
 ),
 

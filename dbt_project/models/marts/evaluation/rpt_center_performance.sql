@@ -3,7 +3,8 @@
     rpt_center_indicator_scores), grade by the scheme's thresholds, rank in the city and
     in its industry, change on the year before, and the flags evaluators act on. A
     center without a report is graded (registry-verified figures still count) and
-    flagged, not dropped. -#}
+    flagged, not dropped; a year no report has arrived for at all is awaiting reports
+    and not graded (rpt_center_indicator_scores leaves it out). -#}
 -- indexes for the BI queries (plugins/ttw/bench/queries); publish copies them to marts
 {{
     config(

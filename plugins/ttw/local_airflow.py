@@ -20,8 +20,11 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import requests
 
 from ttw.errors import TTWError
 from ttw.orchestrate import _airflow_executable, airflow_env, prepare_airflow
@@ -42,6 +45,9 @@ class LocalAirflow:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.airflow_port}"
+
+    def api(self) -> AirflowApi:
+        return AirflowApi(self.base_url)
 
     def log_path(self, part: str) -> Path:
         return self.settings.airflow_home / "logs" / f"{part}.log"
@@ -117,6 +123,64 @@ class LocalAirflow:
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
+
+
+@dataclass
+class AirflowApi:
+    """The Airflow REST API (v2) of a running Airflow, as an operator uses it."""
+
+    base_url: str
+    session: requests.Session = field(default_factory=requests.Session)
+    timeout: float = 30.0
+
+    def _call(self, method: str, path: str, **kwargs) -> requests.Response:
+        answer = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=self.timeout, **kwargs)
+        answer.raise_for_status()
+        return answer
+
+    def get(self, path: str, **params) -> dict:
+        return self._call("GET", path, params=params).json()
+
+    def unpause(self, dag_id: str) -> None:
+        self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        answer = self._call("POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}})
+        return answer.json()["dag_run_id"]
+
+    def runs(self, dag_id: str) -> list[dict]:
+        """Every run of the DAG, oldest first."""
+        return self.get(f"/dags/{dag_id}/dagRuns", order_by="run_after", limit=100)["dag_runs"]
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        return self.get(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=200)["task_instances"]
+
+    def tasks(self, dag_id: str, run_id: str) -> dict[str, str]:
+        """task_id (with [map index]) -> state, of one run."""
+        found = self.task_instances(dag_id, run_id)
+        return {t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0 else ""): t["state"] for t in found}
+
+    def log(self, dag_id: str, run_id: str, task_id: str, attempt: int = 1) -> str:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{attempt}"
+        content = self._call("GET", path, params={"full_content": True}, headers={"Accept": "application/json"})
+        parts = content.json()["content"]
+        return "\n".join(str(part.get("event", part)) if isinstance(part, dict) else str(part) for part in parts)
+
+    def settled(self, dag_ids: tuple[str, ...]) -> bool:
+        """No run of these DAGs is queued or running, and no asset event waits to start one."""
+        if any(run["state"] in ("queued", "running") for d in dag_ids for run in self.runs(d)):
+            return False
+        return all(self.get(f"/dags/{d}/assets/queuedEvents")["total_entries"] == 0 for d in dag_ids)
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str, interval: float = 3.0):
+    """Poll ``condition`` until it returns something true; fail naming ``what`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def serve(settings: Settings) -> int:

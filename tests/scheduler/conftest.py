@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import socket
 
-import httpx
 import pytest
 from generated import PLATFORM_TOKEN
-from scheduler_api import Api, wait_until
 
 from ttw.demo import platform_connections
-from ttw.local_airflow import LocalAirflow
+from ttw.local_airflow import LocalAirflow, wait_until
 from ttw.pipeline import platform_resources
 
 
@@ -48,9 +46,8 @@ def airflow(settings, target, dag_env, platform, small_dataset):
     instance = LocalAirflow(local, target, extra_env=env)
     instance.start()
     try:
-        with httpx.Client(base_url=instance.base_url, timeout=30) as client:
-            api = Api(client)
-            wait_until(lambda: len(api.get("/dags", limit=100)["dags"]) >= 5, 180, "the DAGs to be parsed")
-            yield api
+        api = instance.api()
+        wait_until(lambda: len(api.get("/dags", limit=100)["dags"]) >= 5, 180, "the DAGs to be parsed")
+        yield api
     finally:
         instance.stop()

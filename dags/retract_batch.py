@@ -44,7 +44,7 @@ def retract_batch():
         from ttw.assets import RAW_CENTER_REPORTS, RAW_PLATFORM_RECORDS, RAW_REGISTRY_CONTRACTS
         from ttw.batches import operator
         from ttw.batches import retract as retract_one
-        from ttw.errors import TTWError
+        from ttw.errors import Refusal
         from ttw.settings import get_settings
         from ttw.warehouse import target_from_airflow
 
@@ -55,15 +55,16 @@ def retract_batch():
             "platform_records": RAW_PLATFORM_RECORDS,
         }
         params = params or {}
+        settings = get_settings()
         try:
             batch = retract_one(
                 target_from_airflow(),
                 int(params["batch_id"]),
                 str(params["reason"]),
                 by=operator(f"DAG retract_batch, run {run_id}"),
-                landing_root=get_settings().landing_dir,
+                landing_roots=[settings.landing_dir, *settings.landing_roots],
             )
-        except TTWError as exc:  # an unknown or retracted batch: a retry would say the same
+        except Refusal as exc:  # an unknown batch, or one retracted by someone else: a retry says the same
             raise AirflowFailException(str(exc)) from None
         outlet_events[RETRACTED].add(raw_asset[batch.family], extra={"retracted_batch": batch.batch_id})
         return {"batch_id": batch.batch_id, "family": batch.family, "source": batch.source}

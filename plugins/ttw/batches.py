@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import getpass
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import psycopg
 
-from ttw.errors import TTWError
+from ttw.errors import Refusal, TTWError
 from ttw.warehouse import Target, connect
 
 # family -> what loads it (the CLI's and the DAG's vocabulary)
@@ -108,43 +109,54 @@ def get_batch(target: Target, batch_id: int) -> Batch:
 def _batch(conn: psycopg.Connection, batch_id: int) -> Batch:
     row = conn.execute(f"select {_COLUMNS} from ops.load_batches where batch_id = %s", (batch_id,)).fetchone()
     if row is None:
-        raise TTWError(f"no load batch {batch_id} (`ttw batches list` shows the batches)")
+        raise Refusal(f"no load batch {batch_id} (`ttw batches list` shows the batches)")
     return Batch(*row)
 
 
 def retract(
-    target: Target, batch_id: int, reason: str, *, by: str | None = None, landing_root: Path | None = None
+    target: Target, batch_id: int, reason: str, *, by: str | None = None, landing_roots: Iterable[Path] = ()
 ) -> Batch:
     """Retract a batch: it stays in raw, marked, and no later build reads it (see the module).
-    An unknown batch, or one already retracted, is a :class:`TTWError` and changes nothing.
+    An unknown batch, or one retracted before by someone else, is a :class:`Refusal` and
+    changes nothing; the same ``by`` again (a retried DAG task) finds its own retraction and
+    carries on.
 
-    With ``landing_root``: the batch's file, when it still lies under that root with the
-    content the batch loaded, moves to its family folder's ``_rejected/`` with a note of why
-    (its hash no longer blocks it, so left in place the next ingest would load it again)."""
+    The batch's file, when it still lies under one of ``landing_roots`` with the content the
+    batch loaded, moves to its family folder's ``_rejected/`` with a note of why (its hash no
+    longer blocks it: left in place, the next ingest would load it again). A file that cannot
+    be moved is a :class:`TTWError` naming it, after the retraction is committed."""
     reason = reason.strip()
     if not reason:
         raise TTWError("a retraction needs a reason (--reason): it is kept with the batch for whoever looks next")
+    by = by or operator()
     with connect(target) as conn, conn.transaction():
         ensure_retraction_columns(conn)
         row = conn.execute(
             f"update ops.load_batches set retracted_at = now(), retraction_reason = %s, retracted_by = %s"
             f" where batch_id = %s and retracted_at is null returning {_COLUMNS}",
-            (reason, by or operator(), batch_id),
+            (reason, by, batch_id),
         ).fetchone()
-        if row is None:  # no such batch, or retracted before
-            batch = _batch(conn, batch_id)
-            raise TTWError(
+        batch = Batch(*row) if row is not None else _batch(conn, batch_id)
+        if row is None and batch.retracted_by != by:  # retracted before, by someone else
+            raise Refusal(
                 f"batch {batch_id} was already retracted at {batch.retracted_at:%Y-%m-%d %H:%M:%S %Z}"
                 f" by {batch.retracted_by}: {batch.retraction_reason}"
             )
-    batch = Batch(*row)
-    if landing_root is not None:
-        set_aside_retracted(batch, landing_root)
+    for root in landing_roots:
+        try:
+            if set_aside_retracted(batch, root) is not None:
+                break
+        except OSError as exc:
+            raise TTWError(
+                f"batch {batch_id} is retracted, but its file {batch.source} could not be moved out of the landing"
+                f" folder ({exc.strerror or exc}): take it away before the next ingest loads it again"
+            ) from None
     return batch
 
 
 def set_aside_retracted(batch: Batch, landing_root: Path) -> Path | None:
-    """Move a retracted batch's file out of the landing folder (see :func:`retract`); where it went."""
+    """Move a retracted batch's file out of the landing folder (see :func:`retract`); where it
+    went, or None when it is not under ``landing_root`` or holds other content now."""
     from ttw.ingest import set_aside
     from ttw.load import file_sha256
 

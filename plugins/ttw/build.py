@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from ttw.errors import TTWError
@@ -174,16 +175,61 @@ def _build(
     if select:
         # a selection matching nothing is an error, found before anything runs
         args += ["--warn-error-options", '{"error": ["NoNodesForSelectionCriteria"]}', "--select", *select]
+    build_id = build_id or uuid.uuid4().hex
+    _mark_build(target, build_id)
     try:
         output = run_dbt(settings, target, args, build_id=build_id)
     except TTWError as exc:
+        _mark_build(target, build_id, passed=False)
         if NO_NODES not in str(exc):
             raise
         named = " ".join(repr(s) for s in select or ())
         raise TTWError(f"--select {named}: matches no model, seed or test of the dbt project; nothing built") from None
+    _mark_build(target, build_id, passed=True)
     if whole:
         _record_sources(target, rows, checksum)
     return output
+
+
+BUILD_STATE = (
+    "create table if not exists ops.marts_build_state (one boolean primary key default true check (one),"
+    " build_id text not null, started_at timestamptz not null default now(), finished_at timestamptz,"
+    " passed boolean)"
+)
+
+
+def _mark_build(target: Target, build_id: str, *, passed: bool | None = None) -> None:
+    """Record in ``ops.marts_build_state`` which build ``marts_build`` holds: written before dbt
+    starts (a build killed midway leaves it unfinished) and when dbt ends (``passed``). The
+    results of an earlier try under the same id are dropped as a build starts, so a build's
+    results are always one dbt run's."""
+    from ttw.warehouse import connect
+
+    with connect(target) as conn, conn.transaction():
+        conn.execute(BUILD_STATE)
+        if passed is None:
+            conn.execute("delete from ops.dbt_results where build_id = %s", (build_id,))
+            conn.execute(
+                "insert into ops.marts_build_state (build_id) values (%s) on conflict (one) do update"
+                " set build_id = excluded.build_id, started_at = now(), finished_at = null, passed = null",
+                (build_id,),
+            )
+        else:
+            conn.execute(
+                "update ops.marts_build_state set finished_at = now(), passed = %s where build_id = %s",
+                (passed, build_id),
+            )
+
+
+def build_state(target: Target) -> tuple[str, bool | None, bool] | None:
+    """(build id, passed, finished) of the build ``marts_build`` holds; None before any."""
+    from ttw.warehouse import connect
+
+    with connect(target) as conn:
+        if conn.execute("select to_regclass('ops.marts_build_state')").fetchone()[0] is None:
+            return None
+        row = conn.execute("select build_id, passed, finished_at is not null from ops.marts_build_state").fetchone()
+    return tuple(row) if row else None
 
 
 def _project_files(settings: Settings) -> list[Path]:

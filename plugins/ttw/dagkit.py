@@ -101,8 +101,15 @@ class FailureNotifier(_notifier_base()):
 
     template_fields = ()
 
+    def render_template_fields(self, context, jinja_env=None) -> None:
+        """Nothing to render; and a DAG's callback may get a serialized DAG that has no
+        template environment to render with."""
+
     def notify(self, context: dict[str, Any]) -> None:
-        details = failure_details(context)
+        try:
+            details = failure_details(context)
+        except Exception as exc:  # a context of an unexpected shape: still say that something failed
+            details = {"text": f"TTW FAILED (the failure's context could not be read: {exc!r})"}
         log.error(details["text"])
         try:
             send_alert(details)
@@ -239,25 +246,33 @@ def landing_folder(param: str | None, default: Path, settings: Settings) -> Path
 
 
 def _definitive(exc: Exception) -> Exception:
-    """A refusal that a retry cannot change becomes AirflowFailException (no retries); a
-    lock held elsewhere stays retryable."""
+    """A refusal (:class:`ttw.errors.Refusal`: another build, a failed or unaudited build) becomes
+    AirflowFailException, without retries; anything else (a lost connection, a stage lock held
+    elsewhere) stays as it is and is retried."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from ttw.locks import LockTaken
+    from ttw.errors import Refusal
 
-    return exc if isinstance(exc, LockTaken) else AirflowFailException(str(exc))
+    return AirflowFailException(str(exc)) if isinstance(exc, Refusal) else exc
 
 
 def run_build(build_id: str, *, full_refresh: bool = False) -> dict[str, Any]:
-    """``ttw build --changed`` (or ``--full-refresh``) under ``build_id``; skipped when nothing is new.
+    """``ttw build --changed`` (or ``--full-refresh``) under ``build_id``.
 
+    Skipped, with the audit and the publish, only when nothing is new and the build
+    ``marts_build`` holds is the one last published. Nothing new but an unpublished build
+    there (an earlier try of this run whose dbt finished, a ``ttw build`` from the command
+    line, a build whose audit failed): this run's own build is the one that passed dbt, or
+    it builds every node under its id (the incremental models take nothing new), so the
+    audit and the publish always act on a whole build of this run.
     A failed model or test fails without retries, naming the nodes; dbt failing on its own
     (a lost connection, a crash) is retried.
     """
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-    from ttw.build import NOTHING_CHANGED, build
+    from ttw.build import NOTHING_CHANGED, build, build_state
     from ttw.errors import TTWError
+    from ttw.publish import last_published_build
     from ttw.quality import build_outcome
     from ttw.settings import get_settings
     from ttw.warehouse import target_from_airflow
@@ -265,6 +280,13 @@ def run_build(build_id: str, *, full_refresh: bool = False) -> dict[str, Any]:
     settings, target = get_settings(), target_from_airflow()
     try:
         output = build(settings, target, changed=not full_refresh, full_refresh=full_refresh, build_id=build_id)
+        if output == NOTHING_CHANGED:
+            state = build_state(target)
+            if state is None or state[0] == last_published_build(target):
+                raise AirflowSkipException(f"{NOTHING_CHANGED}, and marts hold the last build")
+            if state != (build_id, True, True):
+                log.info("nothing new, but build %s in marts_build was never published: building every node", state[0])
+                build(settings, target, build_id=build_id)
     except TTWError as exc:
         outcome = build_outcome(target, build_id)
         if outcome["failed"]:
@@ -273,8 +295,6 @@ def run_build(build_id: str, *, full_refresh: bool = False) -> dict[str, Any]:
                 f"dbt build {build_id}: {len(failed)} node(s) failed ({', '.join(failed[:8])}); marts not published"
             ) from exc
         raise
-    if output == NOTHING_CHANGED:
-        raise AirflowSkipException(NOTHING_CHANGED)
     outcome = build_outcome(target, build_id)
     log.info("dbt build %s: %d nodes passed", build_id, outcome["nodes"])
     return {"build_id": build_id, "nodes": outcome["nodes"]}

@@ -12,3 +12,9 @@ class TTWError(Exception):
     def __init__(self, message: str, *, rule: str | None = None) -> None:
         super().__init__(message)
         self.rule = rule
+
+
+class Refusal(TTWError):
+    """A stage refused on purpose (another build holds marts_build, the build failed or is
+    not audited, its audit failed): trying again changes nothing until someone acts, so the
+    DAGs fail without retries. Any other :class:`TTWError` there (a lost connection) is retried."""

@@ -99,7 +99,15 @@ class LocalAirflow:
         )
 
     def stop(self) -> None:
-        """SIGTERM every part's process group, SIGKILL what is left after the grace period."""
+        """SIGTERM every part, SIGKILL what is left after the grace period, and then every process
+        a part started: Airflow starts each task in a process group of its own, so a task (and
+        the dbt or COPY it runs) would outlive its part."""
+        import psutil
+
+        started: list[psutil.Process] = []
+        for process in self.processes.values():
+            with contextlib.suppress(psutil.Error):
+                started.extend(psutil.Process(process.pid).children(recursive=True))
         for process in self.processes.values():
             if process.poll() is None:
                 _signal_group(process, signal.SIGTERM)
@@ -108,8 +116,12 @@ class LocalAirflow:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(max(deadline - time.monotonic(), 0.1))
         for process in self.processes.values():
-            _signal_group(process, signal.SIGKILL)  # what a part started (task runners) goes too
+            _signal_group(process, signal.SIGKILL)
             process.wait()
+        for child in started:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        psutil.wait_procs(started, timeout=10)
         self.processes.clear()
 
     def __enter__(self) -> LocalAirflow:
@@ -187,31 +199,35 @@ def serve(settings: Settings) -> int:
     """Run the local Airflow in the foreground until Ctrl-C (or SIGTERM) or a part dies; exit code."""
     from ttw.warehouse import embedded_running, ensure_warehouse, resolve_target, stop_embedded
 
-    started_warehouse = resolve_target(settings).embedded and not embedded_running(settings)
-    target = ensure_warehouse(settings)
-    airflow = LocalAirflow(settings, target)
-    stopping = False
+    class Stop(Exception):
+        pass
 
     def on_signal(signum, frame):
-        nonlocal stopping
-        stopping = True
+        raise Stop
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    started_warehouse = resolve_target(settings).embedded and not embedded_running(settings)
+    airflow: LocalAirflow | None = None
     code = 0
     try:
+        airflow = LocalAirflow(settings, ensure_warehouse(settings))
         airflow.start()
         password = settings.airflow_home / "simple_auth_manager_passwords.json.generated"
         print(f"Airflow is up at {airflow.base_url} (user admin, password in {password}); Ctrl-C stops it")
-        while not stopping:
-            if (dead := airflow.dead_part()) is not None:
-                print(dead)
-                code = 1
-                break
+        while (dead := airflow.dead_part()) is None:
             time.sleep(1)
+        print(dead)
+        code = 1
+    except Stop:
+        pass
     finally:
+        # a second Ctrl-C must not cut the clean-up short
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         print("stopping Airflow ...")
-        airflow.stop()
-        if started_warehouse:
+        if airflow is not None:
+            airflow.stop()
+        if started_warehouse and embedded_running(settings):
             stop_embedded(settings)
             print("embedded warehouse stopped")
         for sig, handler in previous.items():

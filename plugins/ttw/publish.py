@@ -20,34 +20,35 @@ import hashlib
 
 from psycopg import sql
 
-from ttw.errors import TTWError
+from ttw.errors import Refusal
 from ttw.settings import Settings
 from ttw.warehouse import Target, connect
 
 BUILD_SCHEMA = "marts_build"
 
 
-def _require_passed_audit(settings: Settings, target: Target, pinned: str | None = None) -> None:
+def _require_passed_audit(settings: Settings, target: Target, pinned: str | None = None) -> str:
     from ttw.quality import build_outcome, latest_audit, newest_build, require_newest_build
 
     if newest_build(target) is None:
-        raise TTWError("no dbt build recorded: run `ttw build`, then `ttw audit`, before publishing")
+        raise Refusal("no dbt build recorded: run `ttw build`, then `ttw audit`, before publishing")
     build_id = require_newest_build(target, pinned)
     failed_nodes = build_outcome(target, build_id)["failed"]
     if failed_nodes:
-        raise TTWError(f"the last dbt build did not pass ({', '.join(failed_nodes[:5])}): not publishing")
+        raise Refusal(f"the last dbt build did not pass ({', '.join(failed_nodes[:5])}): not publishing")
     newest = latest_audit(target)
     if newest is None or newest[0] != build_id:
-        raise TTWError("the last dbt build has not been audited: run `ttw audit` before publishing")
+        raise Refusal("the last dbt build has not been audited: run `ttw audit` before publishing")
     failed = newest[1]
     if failed:
         named = "; ".join(
             f"{suite}: {expectation}" + (f" ({column})" if column else "") for suite, expectation, column in failed[:8]
         )
         docs = settings.out_dir / "data_docs" / "index.html"
-        raise TTWError(
+        raise Refusal(
             f"the audit failed {len(failed)} critical check(s), marts left as they were: {named}. Data Docs: {docs}"
         )
+    return build_id
 
 
 def _columns(conn, schema: str, table: str) -> list[tuple[str, str]]:
@@ -110,8 +111,22 @@ def publish(
         return _publish(settings, target, build_id)
 
 
+PUBLISHES = (
+    "create table if not exists ops.publishes (build_id text not null, published_at timestamptz not null default now())"
+)
+
+
+def last_published_build(target: Target) -> str | None:
+    """The build the newest publish put into ``marts`` (``ops.publishes``); None before any."""
+    with connect(target) as conn:
+        if conn.execute("select to_regclass('ops.publishes')").fetchone()[0] is None:
+            return None
+        row = conn.execute("select build_id from ops.publishes order by published_at desc limit 1").fetchone()
+    return row[0] if row else None
+
+
 def _publish(settings: Settings, target: Target, pinned: str | None = None) -> dict[str, int]:
-    _require_passed_audit(settings, target, pinned)
+    build_id = _require_passed_audit(settings, target, pinned)
     counts: dict[str, int] = {}
     with connect(target) as conn, conn.transaction():
         tables = [
@@ -121,7 +136,7 @@ def _publish(settings: Settings, target: Target, pinned: str | None = None) -> d
             )
         ]
         if not tables:
-            raise TTWError(f"{BUILD_SCHEMA} has no tables: nothing to publish")
+            raise Refusal(f"{BUILD_SCHEMA} has no tables: nothing to publish")
         published = [r[0] for r in conn.execute("select tablename from pg_tables where schemaname = 'marts'")]
         for name in published:
             if name not in tables:
@@ -139,6 +154,8 @@ def _publish(settings: Settings, target: Target, pinned: str | None = None) -> d
             _mirror_indexes(conn, name)
             conn.execute(sql.SQL("analyze marts.{}").format(ident))
             counts[name] = conn.execute(sql.SQL("select count(*) from marts.{}").format(ident)).fetchone()[0]
+        conn.execute(PUBLISHES)
+        conn.execute("insert into ops.publishes (build_id) values (%s)", (build_id,))
         if conn.execute("select 1 from pg_roles where rolname = 'bi_reader'").fetchone():
             conn.execute("grant usage on schema marts to bi_reader")
             conn.execute("grant select on all tables in schema marts to bi_reader")

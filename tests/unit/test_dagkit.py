@@ -128,3 +128,24 @@ def test_a_failure_alert_is_posted_to_the_webhook_connection():
     assert received[0]["text"].startswith("TTW FAILED dag=d task=t run=r try=1/3: ValueError: bad file x.csv")
     with pytest.raises(ValueError, match="expected http, https or smtp"):
         send_alert(details, SimpleNamespace(conn_type="ftp"))
+
+
+def test_only_a_refusal_fails_without_retries():
+    """A refusal (another build, a failed audit) will not mend itself; a lost connection may."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ttw.dagkit import _definitive
+    from ttw.errors import Refusal
+
+    refused = _definitive(Refusal("marts_build now holds build b2, not build b1"))
+    assert isinstance(refused, AirflowFailException)
+    assert "holds build b2" in str(refused)
+    lost = TTWError("cannot reach the warehouse at 127.0.0.1:5432")
+    assert _definitive(lost) is lost
+
+
+def test_the_notifier_never_raises_on_a_context_it_cannot_read(caplog):
+    from ttw.dagkit import FailureNotifier
+
+    FailureNotifier().notify({"exception": RuntimeError("boom")})  # an exception but no task instance
+    assert any("TTW FAILED" in record.getMessage() for record in caplog.records)

@@ -7,9 +7,10 @@ A suite's ``meta`` says where it looks: ``boundary`` is ``landing`` (what arrive
 being audited). Each expectation's ``meta.severity`` is ``critical`` (blocks publishing)
 or ``warning`` (reported only); critical is the default.
 
-:func:`audit` runs every suite against the warehouse, adds the dbt results of the newest
-build (``ops.dbt_results``, written by dbt itself, under the build's id), stores one row per expectation in ``ops.quality_results`` and writes Data
-Docs to ``$TTW_HOME/out/data_docs``. :func:`validate_dataframe` runs a suite on a
+:func:`audit` runs every suite against the warehouse, adds the dbt results of the build
+``marts_build`` holds (``ops.dbt_results``, written by dbt itself under the build's id),
+stores one row per expectation in ``ops.quality_results`` and writes Data Docs to
+``$TTW_HOME/out/data_docs``. :func:`validate_dataframe` runs a suite on a
 DataFrame, for checks at extract time.
 """
 
@@ -21,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ttw.errors import TTWError
+from ttw.errors import Refusal, TTWError
 from ttw.load import ensure_ops
 from ttw.settings import Settings, disable_telemetry
 from ttw.warehouse import Target, connect
@@ -221,7 +222,13 @@ def validate_dataframe(frame, suite: dict) -> list[Check]:
 
 
 def newest_build(target: Target) -> str | None:
-    """The id of the newest dbt build recorded in ``ops.dbt_results``; None before any."""
+    """The id of the build ``marts_build`` holds (``ops.marts_build_state``, written as each
+    build starts); before that table existed, the newest in ``ops.dbt_results``. None before any."""
+    from ttw.build import build_state
+
+    state = build_state(target)
+    if state is not None:
+        return state[0]
     with connect(target) as conn:
         if conn.execute("select to_regclass('ops.dbt_results')").fetchone()[0] is None:
             return None
@@ -232,16 +239,24 @@ def newest_build(target: Target) -> str | None:
 
 
 def require_newest_build(target: Target, build_id: str | None) -> str:
-    """The newest build's id, which must be ``build_id`` when one is given (a pinned build:
-    the DAG audits and publishes the build its own run made, never a later one that took
-    ``marts_build`` over meanwhile)."""
+    """The id of the build ``marts_build`` holds, which must have finished and, when
+    ``build_id`` is given, be that build (a pinned build: the DAG audits and publishes the
+    build its own run made, never one that took ``marts_build`` over meanwhile, even one
+    stopped before it recorded a result)."""
+    from ttw.build import build_state
+
     newest = newest_build(target)
     if newest is None:
-        raise TTWError("no dbt build recorded in ops.dbt_results: run `ttw build` before the audit")
+        raise Refusal("no dbt build recorded in ops.dbt_results: run `ttw build` before the audit")
     if build_id is not None and newest != build_id:
-        raise TTWError(
+        raise Refusal(
             f"marts_build now holds build {newest}, not build {build_id} that this run made:"
             " it is not audited or published here (the newer build's own run does that)"
+        )
+    state = build_state(target)
+    if state is not None and not state[2]:
+        raise Refusal(
+            f"build {newest} did not finish (it was stopped midway): marts_build may hold parts of it; run a build"
         )
     return newest
 

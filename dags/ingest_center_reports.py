@@ -43,7 +43,7 @@ def ingest_center_reports():
     @task(pool=WAREHOUSE_POOL, outlets=[RAW_CENTER_REPORTS])
     def load_rosters_and_reports(params: dict | None = None) -> dict:
         """Rosters, then report workbooks; bad files are reported downstream."""
-        from ttw.dagkit import ingest_outcome, landing_folder
+        from ttw.dagkit import earlier_tries_batches, ingest_outcome, landing_folder
         from ttw.ingest import ingest_centers, ingest_reports
         from ttw.pipeline import in_period
         from ttw.settings import get_settings
@@ -58,7 +58,8 @@ def ingest_center_reports():
             "centers": ingest_centers(target, [landing / "centers"], settle=settle, only=in_period("centers", year)),
             "reports": ingest_reports(target, [landing / "reports"], settle=settle, only=in_period("reports", year)),
         }
-        return ingest_outcome(reports, str(landing))
+        earlier = earlier_tries_batches(target, ("center_roster", "center_reports"))
+        return ingest_outcome(reports, str(landing), earlier=earlier)
 
     @task
     def fail_on_rejected_files(outcome: dict) -> None:

@@ -42,7 +42,7 @@ def ingest_contract_registry():
     @task(pool=WAREHOUSE_POOL, outlets=[RAW_REGISTRY_CONTRACTS])
     def load_contract_exports(params: dict | None = None) -> dict:
         """Load the exports in the landing folder; bad files are reported downstream."""
-        from ttw.dagkit import ingest_outcome, landing_folder
+        from ttw.dagkit import earlier_tries_batches, ingest_outcome, landing_folder
         from ttw.ingest import ingest_contracts
         from ttw.pipeline import in_period
         from ttw.settings import get_settings
@@ -51,13 +51,15 @@ def ingest_contract_registry():
         params = params or {}
         settings = get_settings()
         landing = landing_folder(params.get("landing_dir"), settings.landing_dir / "contracts", settings)
+        target = target_from_airflow()
         report = ingest_contracts(
-            target_from_airflow(),
+            target,
             [landing],
             settle=settings.settle_seconds,
             only=in_period("contracts", params.get("month")),
         )
-        return ingest_outcome({"contracts": report}, str(landing))
+        earlier = earlier_tries_batches(target, ("registry_contracts",))
+        return ingest_outcome({"contracts": report}, str(landing), earlier=earlier)
 
     @task
     def fail_on_rejected_files(outcome: dict) -> None:

@@ -184,13 +184,32 @@ DAG_DEFAULTS: dict[str, Any] = {
 }
 
 
-def ingest_outcome(reports: dict[str, IngestReport], where: str) -> dict[str, Any]:
+def earlier_tries_batches(target, families: tuple[str, ...]) -> int:
+    """On a retry: the live batches of ``families`` an earlier try of this DAG run committed
+    (they count as new for the asset event, which that try never sent); 0 on a first try."""
+    from airflow.sdk import get_current_context
+
+    from ttw.warehouse import connect
+
+    context = get_current_context()
+    if context["ti"].try_number <= 1:
+        return 0
+    with connect(target) as conn:
+        return conn.execute(
+            "select count(*) from ops.load_batches where source_family = any(%s) and loaded_at >= %s"
+            " and retracted_at is null",
+            (list(families), context["dag_run"].start_date),
+        ).fetchone()[0]
+
+
+def ingest_outcome(reports: dict[str, IngestReport], where: str, *, earlier: int = 0) -> dict[str, Any]:
     """Log what the ingest calls did; the task's asset event goes out only when a new batch loaded.
 
     Nothing new and nothing wrong: skipped (no asset event, no rebuild). Nothing new but
     files rejected: failed at once, naming them (no asset event either). New batches and
     rejected files: returned with ``errors`` for :func:`fail_on_errors`, so the good files'
-    asset event goes out first and the build does not wait for the fix.
+    asset event goes out first and the build does not wait for the fix. ``earlier``: batches
+    an earlier try of the same run committed (:func:`earlier_tries_batches`), new as well.
     """
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -202,7 +221,7 @@ def ingest_outcome(reports: dict[str, IngestReport], where: str) -> dict[str, An
         for note in report.notes:  # waiting, skipped, not a delivery: each by name
             log.warning("%s", note)
     errors = [message for report in reports.values() for message in report.errors]
-    new = sum(not batch.skipped for report in reports.values() for batch in report.batches)
+    new = sum(not batch.skipped for report in reports.values() for batch in report.batches) + earlier
     if not new:
         if errors:
             raise AirflowFailException(f"nothing loaded from {where}: " + "; ".join(errors))

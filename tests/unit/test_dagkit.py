@@ -149,3 +149,20 @@ def test_the_notifier_never_raises_on_a_context_it_cannot_read(caplog):
 
     FailureNotifier().notify({"exception": RuntimeError("boom")})  # an exception but no task instance
     assert any("TTW FAILED" in record.getMessage() for record in caplog.records)
+
+
+def test_a_retry_that_finds_nothing_new_still_announces_what_an_earlier_try_loaded():
+    """Try 1 committed a batch and died before its asset event; try 2 skips the file (loaded):
+    the batches of the earlier try still count, so the event goes out."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from ttw.dagkit import ingest_outcome
+    from ttw.ingest import IngestReport
+    from ttw.load import BatchResult
+
+    again = IngestReport(batches=[BatchResult("contracts_202401.csv", 7, 62, 0, skipped=True)])
+    with pytest.raises(AirflowSkipException):
+        ingest_outcome({"contracts": again}, "landing/contracts")
+    outcome = ingest_outcome({"contracts": again}, "landing/contracts", earlier=1)
+    assert outcome["new_batches"] == 1
+    assert outcome["errors"] == []

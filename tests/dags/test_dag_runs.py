@@ -52,7 +52,7 @@ def test_the_whole_chain_runs_through_airflow_and_publishes_marts(
         results = dict(
             conn.execute(
                 "select distinct on (unique_id) unique_id, status from ops.dbt_results where build_id = %s"
-                " order by unique_id, recorded_at desc",
+                " and resource_type in ('model', 'seed', 'test', 'unit_test') order by unique_id, recorded_at desc",
                 (build_run,),
             ).fetchall()
         )

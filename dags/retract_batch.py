@@ -62,7 +62,7 @@ def retract_batch():
                 int(params["batch_id"]),
                 str(params["reason"]),
                 by=operator(f"DAG retract_batch, run {run_id}"),
-                landing_roots=[settings.landing_dir, *settings.landing_roots],
+                landing_root=settings.landing_dir,
             )
         except Refusal as exc:  # an unknown batch, or one retracted by someone else: a retry says the same
             raise AirflowFailException(str(exc)) from None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import getpass
 import socket
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -114,20 +113,22 @@ def _batch(conn: psycopg.Connection, batch_id: int) -> Batch:
 
 
 def retract(
-    target: Target, batch_id: int, reason: str, *, by: str | None = None, landing_roots: Iterable[Path] = ()
+    target: Target, batch_id: int, reason: str, *, by: str | None = None, landing_root: Path | None = None
 ) -> Batch:
     """Retract a batch: it stays in raw, marked, and no later build reads it (see the module).
-    An unknown batch, or one retracted before by someone else, is a :class:`Refusal` and
-    changes nothing; the same ``by`` again (a retried DAG task) finds its own retraction and
-    carries on.
+    An unknown batch, or one retracted before, is a :class:`Refusal` and changes nothing;
+    only a caller that names itself in ``by`` (the DAG: its run) finds its own earlier
+    retraction (a retried task) and carries on.
 
-    The batch's file, when it still lies under one of ``landing_roots`` with the content the
-    batch loaded, moves to its family folder's ``_rejected/`` with a note of why (its hash no
-    longer blocks it: left in place, the next ingest would load it again). A file that cannot
+    The batch's file, when it still lies under ``landing_root`` (the landing folder, as for
+    files an ingest rejects) with the content the batch loaded, moves to its family folder's
+    ``_rejected/`` with a note of why (its hash no longer blocks it: left in place, the next
+    ingest would load it again). A file that cannot
     be moved is a :class:`TTWError` naming it, after the retraction is committed."""
     reason = reason.strip()
     if not reason:
         raise TTWError("a retraction needs a reason (--reason): it is kept with the batch for whoever looks next")
+    same_run = by is not None  # a DAG names its run: its retry finds its own retraction
     by = by or operator()
     with connect(target) as conn, conn.transaction():
         ensure_retraction_columns(conn)
@@ -137,15 +138,14 @@ def retract(
             (reason, by, batch_id),
         ).fetchone()
         batch = Batch(*row) if row is not None else _batch(conn, batch_id)
-        if row is None and batch.retracted_by != by:  # retracted before, by someone else
+        if row is None and not (same_run and batch.retracted_by == by):  # retracted before
             raise Refusal(
                 f"batch {batch_id} was already retracted at {batch.retracted_at:%Y-%m-%d %H:%M:%S %Z}"
                 f" by {batch.retracted_by}: {batch.retraction_reason}"
             )
-    for root in landing_roots:
+    if landing_root is not None:
         try:
-            if set_aside_retracted(batch, root) is not None:
-                break
+            set_aside_retracted(batch, landing_root)
         except OSError as exc:
             raise TTWError(
                 f"batch {batch_id} is retracted, but its file {batch.source} could not be moved out of the landing"

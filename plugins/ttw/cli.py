@@ -823,9 +823,7 @@ def batches_retract_cmd(
     from ttw.warehouse import ensure_warehouse
 
     settings = get_settings()
-    b = retract(
-        ensure_warehouse(settings), batch_id, reason, landing_roots=[settings.landing_dir, *settings.landing_roots]
-    )
+    b = retract(ensure_warehouse(settings), batch_id, reason, landing_root=settings.landing_dir)
     out.print(
         f"retracted batch {b.batch_id} ({b.family}, {b.source}, {b.rows_loaded} rows) at"
         f" {b.retracted_at:%Y-%m-%d %H:%M:%S %Z} by {b.retracted_by}: {b.retraction_reason}",

@@ -13,7 +13,7 @@ from ledger import assert_ledger_balances
 from openpyxl import load_workbook
 
 from ttw.demo import DAG_ORDER, platform_connections
-from ttw.orchestrate import prepare_airflow, run_dag
+from ttw.orchestrate import AIRFLOW_DB, prepare_airflow, run_dag
 from ttw.pipeline import land_dataset, platform_resources
 from ttw.warehouse import connect, table_checksums
 
@@ -113,7 +113,10 @@ def test_every_dag_run_twice_for_the_same_interval_gives_identical_marts(
     assert PLATFORM_TOKEN not in out + err
     token = PLATFORM_TOKEN.encode()
     files = [p for p in settings.home_dir.rglob("*") if p.is_file()]
-    assert any(p.name == "airflow.db" for p in files)
+    if clean_target.embedded:  # Airflow's metadata: database `airflow` of the embedded server, under TTW_HOME
+        with connect(clean_target) as conn:
+            (oid,) = conn.execute("select oid from pg_database where datname = %s", (AIRFLOW_DB,)).fetchone()
+        assert any(p.parent == settings.pgdata / "base" / str(oid) for p in files)
     assert [p for p in files if token in contents(p)] == []
     with connect(clean_target) as conn:  # every row of every table of the warehouse, as text
         tables = conn.execute(

@@ -161,14 +161,17 @@ def _build(
     build_id: str | None = None,
 ) -> str:
     ensure_sources(target)
-    fix_build_batches(target)
     whole = not select
-    if whole:  # counted before dbt starts: rows landing during the build count as new next time
+    if whole:
+        # counted before the build's batches are fixed: rows committed after the count, even
+        # those this build then reads, count as new next time. Counted after, a batch committed
+        # in between would be in neither: seen as built, never built by a --changed build.
         rows, checksum = source_rows(target), project_checksum(settings)
-        if changed and not full_refresh:
-            select = grown_sources(settings, target, rows, checksum)
-            if select == []:
-                return NOTHING_CHANGED
+    fix_build_batches(target)
+    if whole and changed and not full_refresh:
+        select = grown_sources(settings, target, rows, checksum)
+        if select == []:
+            return NOTHING_CHANGED
     args = ["build"]
     if full_refresh:
         args.append("--full-refresh")

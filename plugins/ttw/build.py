@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 from ttw.errors import TTWError
 from ttw.settings import TELEMETRY_OFF, Settings
@@ -143,7 +144,7 @@ def ensure_sources(target: Target) -> None:
     from ttw.ingest import CENTER_ROSTER, REGISTRY_CONTRACTS, REPORT_TABLES, ensure_raw_tables
     from ttw.warehouse import connect
 
-    names = ["ops.load_batches", "ops.load_rejects", "raw.platform_records"]
+    names = ["ops.load_batches", "ops.load_rejects", "ops.marts_build_state", "ops.publishes", "raw.platform_records"]
     names += [table.qualified for table in (REGISTRY_CONTRACTS, CENTER_ROSTER, *REPORT_TABLES)]
     with connect(target) as conn:
         missing = [name for name in names if conn.execute("select to_regclass(%s)", (name,)).fetchone()[0] is None]
@@ -194,13 +195,6 @@ def _build(
     return output
 
 
-BUILD_STATE = (
-    "create table if not exists ops.marts_build_state (one boolean primary key default true check (one),"
-    " build_id text not null, started_at timestamptz not null default now(), finished_at timestamptz,"
-    " passed boolean)"
-)
-
-
 def _mark_build(target: Target, build_id: str, *, passed: bool | None = None) -> None:
     """Record in ``ops.marts_build_state`` which build ``marts_build`` holds: written before dbt
     starts (a build killed midway leaves it unfinished) and when dbt ends (``passed``). The
@@ -209,7 +203,6 @@ def _mark_build(target: Target, build_id: str, *, passed: bool | None = None) ->
     from ttw.warehouse import connect
 
     with connect(target) as conn, conn.transaction():
-        conn.execute(BUILD_STATE)
         if passed is None:
             conn.execute("delete from ops.dbt_results where build_id = %s", (build_id,))
             conn.execute(
@@ -224,15 +217,24 @@ def _mark_build(target: Target, build_id: str, *, passed: bool | None = None) ->
             )
 
 
-def build_state(target: Target) -> tuple[str, bool | None, bool] | None:
-    """(build id, passed, finished) of the build ``marts_build`` holds; None before any."""
+class BuildState(NamedTuple):
+    """The build ``marts_build`` holds: its id, whether dbt passed (None while it runs or if it
+    was stopped), and whether it finished."""
+
+    build_id: str
+    passed: bool | None
+    finished: bool
+
+
+def build_state(target: Target) -> BuildState | None:
+    """The build ``marts_build`` holds (``ops.marts_build_state``); None before any."""
     from ttw.warehouse import connect
 
     with connect(target) as conn:
         if conn.execute("select to_regclass('ops.marts_build_state')").fetchone()[0] is None:
             return None
         row = conn.execute("select build_id, passed, finished_at is not null from ops.marts_build_state").fetchone()
-    return tuple(row) if row else None
+    return BuildState(*row) if row else None
 
 
 def _project_files(settings: Settings) -> list[Path]:

@@ -301,10 +301,12 @@ def run_build(build_id: str, *, full_refresh: bool = False) -> dict[str, Any]:
         output = build(settings, target, changed=not full_refresh, full_refresh=full_refresh, build_id=build_id)
         if output == NOTHING_CHANGED:
             state = build_state(target)
-            if state is None or state[0] == last_published_build(target):
+            if state is None or state.build_id == last_published_build(target):
                 raise AirflowSkipException(f"{NOTHING_CHANGED}, and marts hold the last build")
-            if state != (build_id, True, True):
-                log.info("nothing new, but build %s in marts_build was never published: building every node", state[0])
+            if (state.build_id, state.passed) != (build_id, True):  # not this run's own passed build
+                log.info(
+                    "nothing new, but build %s in marts_build was never published: building every node", state.build_id
+                )
                 build(settings, target, build_id=build_id)
     except TTWError as exc:
         outcome = build_outcome(target, build_id)

@@ -163,6 +163,20 @@ create table if not exists ops.build_sources (
     project_checksum text not null,
     recorded_at timestamptz not null default now()
 );
+-- the build marts_build holds (one row): written as a build starts, marked when dbt ends,
+-- so audit and publish know a build that was stopped midway (ttw.build._mark_build)
+create table if not exists ops.marts_build_state (
+    one boolean primary key default true check (one),
+    build_id text not null,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz,
+    passed boolean
+);
+-- every publish: which build went into marts, and when
+create table if not exists ops.publishes (
+    build_id text not null,
+    published_at timestamptz not null default now()
+);
 """
 
 

@@ -13,13 +13,10 @@ Each part's output goes to ``$TTW_HOME/airflow/logs/<part>.log``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,15 +80,14 @@ class LocalAirflow:
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        api = self.api()
         while time.monotonic() < deadline:
             if (dead := self.dead_part()) is not None:
                 raise TTWError(dead)
             try:
-                with urllib.request.urlopen(f"{self.base_url}/api/v2/monitor/health", timeout=5) as answer:
-                    health = json.load(answer)
-                if health.get("scheduler", {}).get("status") == "healthy":
+                if api.get("/monitor/health").get("scheduler", {}).get("status") == "healthy":
                     return
-            except (OSError, ValueError, urllib.error.URLError):
+            except (requests.RequestException, ValueError):
                 pass
             time.sleep(1)
         raise TTWError(

@@ -111,11 +111,6 @@ def publish(
         return _publish(settings, target, build_id)
 
 
-PUBLISHES = (
-    "create table if not exists ops.publishes (build_id text not null, published_at timestamptz not null default now())"
-)
-
-
 def last_published_build(target: Target) -> str | None:
     """The build the newest publish put into ``marts`` (``ops.publishes``); None before any."""
     with connect(target) as conn:
@@ -154,7 +149,6 @@ def _publish(settings: Settings, target: Target, pinned: str | None = None) -> d
             _mirror_indexes(conn, name)
             conn.execute(sql.SQL("analyze marts.{}").format(ident))
             counts[name] = conn.execute(sql.SQL("select count(*) from marts.{}").format(ident)).fetchone()[0]
-        conn.execute(PUBLISHES)
         conn.execute("insert into ops.publishes (build_id) values (%s)", (build_id,))
         if conn.execute("select 1 from pg_roles where rolname = 'bi_reader'").fetchone():
             conn.execute("grant usage on schema marts to bi_reader")

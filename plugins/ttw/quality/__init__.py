@@ -228,7 +228,7 @@ def newest_build(target: Target) -> str | None:
 
     state = build_state(target)
     if state is not None:
-        return state[0]
+        return state.build_id
     with connect(target) as conn:
         if conn.execute("select to_regclass('ops.dbt_results')").fetchone()[0] is None:
             return None
@@ -254,7 +254,7 @@ def require_newest_build(target: Target, build_id: str | None) -> str:
             " it is not audited or published here (the newer build's own run does that)"
         )
     state = build_state(target)
-    if state is not None and not state[2]:
+    if state is not None and not state.finished:
         raise Refusal(
             f"build {newest} did not finish (it was stopped midway): marts_build may hold parts of it; run a build"
         )

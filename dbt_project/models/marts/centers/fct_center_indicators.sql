@@ -97,7 +97,9 @@ final as (
         center_years.report_file,
         indicators.source_cell,
         center_years.has_dropped_indicators,
-        center_years.dropped_indicators
+        center_years.dropped_indicators,
+        -- the cell of the reported value in report_file (the current version's workbook)
+        indicators.source_cell as report_cell
     from center_years
     cross join catalog
     left join indicators

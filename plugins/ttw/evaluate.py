@@ -1,12 +1,19 @@
-"""Center evaluation tables as evaluators receive them (docs/evaluation.md).
+"""Center evaluation tables as evaluators receive them (docs/evaluation.md, "Deliverables").
 
 Reads the published ``marts`` (never ``marts_build``): what an evaluator exports is
-what BI shows. :func:`load_year` gathers one year; :mod:`ttw.export` writes it as a
-workbook or CSV files and :mod:`ttw.report` as an HTML report.
+what BI shows. :func:`load_year` gathers one year in one pass over one connection;
+:mod:`ttw.export` writes it as workbooks or CSV files, :mod:`ttw.report` as the HTML
+year report and one page per center, :mod:`ttw.pdf` prints the year report to PDF.
+
+Every deliverable carries where its figures come from (:class:`Provenance`): the
+published build (``ops.publishes``) and the data's as-of time, the newest load time of
+the load batches that build read.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +23,31 @@ from psycopg.rows import dict_row
 from ttw.errors import TTWError
 from ttw.warehouse import Target, connect
 
+# marts of the center reports' narrative and changes, per center and year: key -> table
+NARRATIVE_TABLES = {
+    "achievements": "fct_center_achievements",
+    "plans": "fct_center_plans",
+    "sharing": "rpt_center_instrument_sharing",
+    "changes": "rpt_center_report_changes",
+}
+YEAR_COLUMNS = ("evaluation_year", "report_year", "year")
+
+
+@dataclass
+class Provenance:
+    """Which published build a deliverable shows, and how current its data are."""
+
+    build_id: str | None = None  # the build the newest publish put into marts
+    published_at: dt.datetime | None = None
+    as_of: dt.datetime | None = None  # the newest load time of the batches that build read
+    frozen: bool | None = None  # the year's published results are frozen (None: not known)
+
+    def as_of_text(self) -> str:
+        return self.as_of.isoformat(sep=" ", timespec="seconds") if self.as_of else "—"
+
+    def published_text(self) -> str:
+        return self.published_at.isoformat(sep=" ", timespec="seconds") if self.published_at else "—"
+
 
 @dataclass
 class YearEvaluation:
@@ -24,22 +56,41 @@ class YearEvaluation:
     indicators: list[dict] = field(default_factory=list)  # rpt_center_indicator_scores rows
     comprehensive: list[dict] = field(default_factory=list)  # build periods ending this year
     history: list[dict] = field(default_factory=list)  # every year's total and grade, all centers
+    new_centers: list[dict] = field(default_factory=list)  # rpt_center_new_centers: listed, not graded
+    narrative: dict[str, dict[str, list[dict]]] = field(default_factory=dict)  # key -> center -> rows
+    provenance: Provenance = field(default_factory=Provenance)
 
     def grades(self) -> list[str]:
         """The scheme's grades that occur this year, best first (grade_thresholds.grade_order)."""
         order = {row["grade"]: row["grade_order"] for row in self.centers}
         return sorted(order, key=order.__getitem__)
 
+    def grade_names_en(self) -> dict[str, str]:
+        return {row["grade"]: row["grade_en"] for row in self.centers}
+
+    def scheme_versions(self) -> list[str]:
+        return sorted({str(row["scheme_version"]) for row in self.centers if row["scheme_version"] is not None})
+
     def flagged(self) -> list[dict]:
+        """The centers an evaluator has to look at: a flag, an annual outcome or a roster conflict."""
         return [
             row
             for row in self.centers
             if row["is_missing_report"]
             or row["has_verification_gap"]
-            or row["needs_rectification"]
-            or row["is_recommended_for_removal"]
+            or row["annual_outcome"] != "none"
+            or row["is_listed_after_removal"]
             or row["has_dropped_indicators"]
         ]
+
+    def by_center(self, rows: list[dict]) -> dict[str, list[dict]]:
+        grouped: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            grouped[row["center_code"]].append(row)
+        return grouped
+
+    def comprehensive_of(self, code: str) -> dict | None:
+        return next((row for row in self.comprehensive if row["center_code"] == code), None)
 
 
 def plain(value: object) -> object:
@@ -47,14 +98,71 @@ def plain(value: object) -> object:
     return float(value) if isinstance(value, Decimal) else value
 
 
+def _exists(cur, schema: str, table: str) -> bool:
+    return cur.execute("select to_regclass(%s)", (f"{schema}.{table}",)).fetchone()["to_regclass"] is not None
+
+
+def provenance(cur) -> Provenance:
+    """The published build, when it was published, and the as-of time of its data.
+
+    As of = the newest ``loaded_at`` of the load batches the published build read: exactly
+    ``ops.build_batches`` while ``marts_build`` still holds that build, else the live
+    batches committed before the build started (its first dbt result less its run time)."""
+    found = Provenance()
+    if not _exists(cur, "ops", "publishes"):
+        return found
+    row = cur.execute("select build_id, published_at from ops.publishes order by published_at desc limit 1").fetchone()
+    if row is None:
+        return found
+    found.build_id, found.published_at = row["build_id"], row["published_at"]
+    state = (
+        cur.execute("select build_id from ops.marts_build_state").fetchone()
+        if _exists(cur, "ops", "marts_build_state")
+        else None
+    )
+    if state and state["build_id"] == found.build_id and _exists(cur, "ops", "build_batches"):
+        found.as_of = cur.execute(
+            "select max(batches.loaded_at) as as_of from ops.load_batches as batches"
+            " join ops.build_batches using (batch_id)"
+        ).fetchone()["as_of"]
+    else:
+        found.as_of = cur.execute(
+            "with started as (select min(recorded_at - make_interval(secs => coalesce(execution_seconds, 0)))"
+            " as at from ops.dbt_results where build_id = %s)"
+            " select max(loaded_at) as as_of from ops.load_batches, started"
+            " where loaded_at <= coalesce(started.at, %s) and (retracted_at is null or retracted_at > started.at)",
+            (found.build_id, found.published_at),
+        ).fetchone()["as_of"]
+    return found
+
+
+def _narrative(cur, schema: str, year: int) -> dict[str, dict[str, list[dict]]]:
+    """The report narrative, instrument sharing and changed figures of the year, per center."""
+    found: dict[str, dict[str, list[dict]]] = {}
+    for key, table in NARRATIVE_TABLES.items():
+        grouped: dict[str, list[dict]] = defaultdict(list)
+        if _exists(cur, schema, table):
+            columns = {
+                r["column_name"]
+                for r in cur.execute(
+                    "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+                    (schema, table),
+                ).fetchall()
+            }
+            year_column = next((c for c in YEAR_COLUMNS if c in columns), None)
+            if year_column:
+                for row in cur.execute(
+                    f"select * from {schema}.{table} where {year_column} = %s order by center_code", (year,)
+                ).fetchall():
+                    grouped[row["center_code"]].append(row)
+        found[key] = dict(grouped)
+    return found
+
+
 def load_year(target: Target, year: int, *, schema: str = "marts") -> YearEvaluation:
     """One year's evaluation from the published marts; a clear error when there is none."""
     with connect(target) as conn, conn.cursor(row_factory=dict_row) as cur:
-        published = cur.execute(
-            "select 1 from information_schema.tables where table_schema = %s and table_name = 'rpt_center_performance'",
-            (schema,),
-        ).fetchone()
-        if not published:
+        if not _exists(cur, schema, "rpt_center_performance"):
             raise TTWError(
                 f"{schema}.rpt_center_performance does not exist yet: run `ttw build` and `ttw publish` first"
             )
@@ -84,7 +192,8 @@ def load_year(target: Target, year: int, *, schema: str = "marts") -> YearEvalua
                 f" (years evaluated: {', '.join(map(str, years)) or 'none'}{awaiting})"
             )
         evaluation.indicators = cur.execute(
-            f"select scores.*, performance.center_name from {schema}.rpt_center_indicator_scores as scores"
+            f"select scores.*, performance.center_name, performance.overall_rank"
+            f" from {schema}.rpt_center_indicator_scores as scores"
             f" join {schema}.rpt_center_performance as performance using (center_code, evaluation_year)"
             " where scores.evaluation_year = %s order by performance.overall_rank, scores.center_code,"
             " scores.category, scores.indicator_code",
@@ -96,10 +205,16 @@ def load_year(target: Target, year: int, *, schema: str = "marts") -> YearEvalua
             (year,),
         ).fetchall()
         evaluation.history = cur.execute(
-            f"select center_code, evaluation_year, total_score, grade from {schema}.rpt_center_performance"
-            " where evaluation_year <= %s order by center_code, evaluation_year",
+            f"select center_code, evaluation_year, total_score, grade, grade_en, overall_rank, annual_outcome_zh"
+            f" from {schema}.rpt_center_performance where evaluation_year <= %s order by center_code, evaluation_year",
             (year,),
         ).fetchall()
+        evaluation.new_centers = cur.execute(
+            f"select * from {schema}.rpt_center_new_centers where evaluation_year = %s order by center_code",
+            (year,),
+        ).fetchall()
+        evaluation.narrative = _narrative(cur, schema, year)
+        evaluation.provenance = provenance(cur)
     return evaluation
 
 
@@ -120,9 +235,10 @@ def evaluated_years(target: Target, *, schema: str = "marts") -> list[int]:
         ]
 
 
-def write_year(target: Target, year: int, folder: Path) -> list[Path]:
-    """A year's evaluator deliverables in ``folder``: the workbook in Chinese and English,
-    the CSV files (Chinese headers) and the HTML report."""
+def write_year(target: Target, year: int, folder: Path, *, pdf: bool = True) -> list[Path]:
+    """A year's evaluator deliverables in ``folder``, from one load of the marts: the workbook
+    in Chinese and in English, the CSV files (Chinese), the HTML year report with a page per
+    graded center (``report/centers/{code}.html``) and, with ``pdf``, the year report as PDF."""
     from ttw.export import write_csv, write_xlsx
     from ttw.report import write_report
 
@@ -131,5 +247,5 @@ def write_year(target: Target, year: int, folder: Path) -> list[Path]:
     written = [write_xlsx(evaluation, folder / f"centers_{year}.xlsx", "zh")]
     written.append(write_xlsx(evaluation, folder / f"centers_{year}_en.xlsx", "en"))
     written += write_csv(evaluation, folder / "csv", "zh")
-    written += write_report(evaluation, folder / "report")
+    written += write_report(evaluation, folder / "report", centers="all", pdf=pdf)
     return written

@@ -133,3 +133,132 @@ def test_every_reported_value_names_its_workbook_and_cell(explained):
     mine = [r for r in with_value if r[0] == explained["center"] and r[1] == YEAR]
     assert {r[5] for r in mine} == {explained["second"]}
     assert {r[2]: r[3] for r in mine if r[2] in CORRECTED} == {k: Decimal(str(v)) for k, v in CORRECTED.items()}
+
+
+def _sheet_items(workbook: str, sheet: str) -> list[tuple]:
+    book = load_workbook(workbook)
+    return [
+        (cell.value, f"{sheet}!{cell.coordinate}")
+        for row in book[sheet].iter_rows()
+        for cell in row
+        if cell.value not in (None, "")
+    ]
+
+
+def test_achievements_and_plans_are_those_of_the_current_report_in_sheet_order(explained):
+    center = explained["center"]
+    with connect(explained["target"]) as conn:
+        achievements = conn.execute(
+            "select item_order, achievement_name, achievement_type, source_file, source_cell"
+            " from marts.fct_center_achievements where center_code = %s and report_year = %s order by item_order",
+            (center, YEAR),
+        ).fetchall()
+        plans = conn.execute(
+            "select item_order, plan_text, source_file, source_cell"
+            " from marts.fct_center_plans where center_code = %s and report_year = %s order by item_order",
+            (center, YEAR),
+        ).fetchall()
+        per_report = conn.execute(
+            "select count(*), count(distinct (center_code, report_year)) from marts.fct_center_achievements"
+        ).fetchone()
+        reports = conn.execute(
+            "select count(*) from marts.fct_center_report_versions where is_current_version"
+        ).fetchone()
+        orphans = conn.execute(
+            "select count(*) from marts.fct_center_plans as p where not exists (select from"
+            " marts.fct_center_report_versions as v where v.batch_id = p.batch_id and v.is_current_version)"
+        ).fetchone()[0]
+    # the corrected workbook's items, not the first version's: one achievement fewer, a new plan text
+    first_rows = [(n, c) for n, c in _sheet_items(explained["first"], "重大成果") if c != "重大成果!A1"]
+    sheet_rows = [(n, c) for n, c in _sheet_items(explained["second"], "重大成果") if c.startswith("重大成果!A")][1:]
+    assert [(name, cell) for _, name, _, _, cell in achievements] == sheet_rows
+    assert len(achievements) == len([c for _, c in first_rows if c.startswith("重大成果!A")]) - 1
+    assert [order for order, *_ in achievements] == list(range(1, len(achievements) + 1))
+    assert {file for *_, file, _ in achievements} == {explained["second"]}
+    assert [(text, cell) for _, text, _, cell in plans] == _sheet_items(explained["second"], "问题与计划")
+    assert plans[1][1] == "人才队伍已补齐。"
+    # every current report has its items, once
+    assert per_report[1] == reports[0]
+    assert orphans == 0
+
+
+def test_instrument_sharing_gives_the_rate_or_says_why_not(explained):
+    cases = explained["cases"]
+    with connect(explained["target"]) as conn:
+        rows = {
+            (r[0], r[1]): r[2:]
+            for r in conn.execute(
+                "select center_code, evaluation_year, has_report, large_instruments, effective_machine_hours,"
+                " shared_machine_hours, has_instruments, sharing_rate_pct, note_zh, note_en"
+                " from marts.rpt_center_instrument_sharing"
+            ).fetchall()
+        }
+        center_years = conn.execute(
+            "select count(*) from (select distinct center_code, evaluation_year from marts.fct_center_indicators) as y"
+        ).fetchone()[0]
+    assert len(rows) == center_years  # every center-year in the system, once
+    assert rows[(cases["no_report"], 2024)] == (
+        False,
+        None,
+        None,
+        None,
+        False,
+        None,
+        "未提交年度报告，不计算共享率",
+        "No annual report filed: no sharing rate",
+    )
+    assert rows[(cases["no_instruments"], 2024)] == (
+        True,
+        0,
+        0,
+        0,
+        False,
+        None,
+        "未报告大型仪器，不计算共享率",
+        "No large instruments reported: no sharing rate",
+    )
+    no_hours = rows[(cases["no_effective_hours"], 2024)]
+    assert no_hours[1] > 0
+    assert no_hours[2] is None
+    assert no_hours[4:] == (
+        True,
+        None,
+        "未报告有效机时，不计算共享率",
+        "No effective machine hours reported: no sharing rate",
+    )
+    rated = [r for r in rows.values() if r[5] is not None]
+    assert len(rated) > len(rows) // 2
+    for _, instruments, effective, shared, has_instruments, rate, note_zh, note_en in rated:
+        assert instruments > 0
+        assert has_instruments
+        assert rate == (shared * 100 / effective).quantize(Decimal("0.01"))
+        assert note_zh is None
+        assert note_en is None
+
+
+def test_report_changes_list_each_indicator_the_corrected_version_changed(explained):
+    with connect(explained["target"]) as conn:
+        changes = conn.execute(
+            "select center_code, report_year, indicator_name, previous_value, current_value, change, change_type,"
+            " previous_file, current_file, previous_loaded_at < current_loaded_at, current_version_number"
+            " from marts.rpt_center_report_changes order by indicator_order"
+        ).fetchall()
+    before = explained["before"]
+    assert changes == [
+        (
+            explained["center"],
+            YEAR,
+            name,
+            before[name],
+            Decimal(str(value)),
+            Decimal(str(value)) - before[name],
+            "changed",
+            explained["first"],
+            explained["second"],
+            True,
+            2,
+        )
+        for name, value in CORRECTED.items()
+        if before[name] != Decimal(str(value))
+    ]
+    assert len(changes) == len(CORRECTED)

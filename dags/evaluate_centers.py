@@ -2,8 +2,11 @@
 ### Evaluate the centers: evaluator exports and report
 
 After each publish, writes the center evaluation of a year from `marts` (what BI shows)
-to `$TTW_HOME/out/evaluation/{year}/`: the workbook in Chinese and English
-(汇总, 指标明细, 排名, 预警, 综合评价), CSV files, and the HTML report with its charts.
+to `$TTW_HOME/out/evaluation/{year}/`: the workbook in Chinese and the one in English
+(说明, 综合评价, 汇总, 排名, 指标明细, 预警, 新建中心), the CSV files (Chinese), the HTML
+year report (the comprehensive evaluation first) with a page per graded center in
+`report/centers/`, and the year report as PDF (`report/centers_{year}.pdf`, headless Chromium).
+Every file names the data's as-of time and the published build.
 
 Param `year` picks the evaluation year (a backfill of an earlier year); by default the
 newest year published.
@@ -43,7 +46,7 @@ def evaluate_centers():
 
     @task
     def write_deliverables(year: int) -> list[str]:
-        """Workbooks, CSV files and the HTML report for the year."""
+        """Workbooks, CSV files, the HTML year report, a page per center and the PDF, from one load."""
         from ttw.evaluate import write_year
         from ttw.settings import get_settings
         from ttw.warehouse import target_from_airflow

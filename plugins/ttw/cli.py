@@ -844,9 +844,10 @@ def export_centers_cmd(
     year: Annotated[int, typer.Option(help="Evaluation year.")],
     out_path: Annotated[Path, typer.Option("--out", help="The .xlsx file, or the folder for CSV files.")],
     fmt: Annotated[str, typer.Option("--format", help="xlsx or csv.")] = "xlsx",
-    lang: Annotated[str, typer.Option(help="Header language: zh or en.")] = "zh",
+    lang: Annotated[str, typer.Option(help="The file's language, headers and values: zh or en.")] = "zh",
 ) -> None:
-    """The evaluator workbook: summary, indicator detail, ranking, flags, comprehensive evaluation."""
+    """The evaluator workbook in one language: about, comprehensive evaluation, summary, ranking,
+    indicator detail, flags, new centers."""
     from ttw.evaluate import load_year
     from ttw.export import write_csv, write_xlsx
     from ttw.warehouse import ensure_warehouse
@@ -864,17 +865,35 @@ def export_centers_cmd(
 @report_app.command("centers")
 def report_centers_cmd(
     year: Annotated[int, typer.Option(help="Evaluation year.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the HTML files.")],
-    center: Annotated[str | None, typer.Option(help="Also write a page for this center code.")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the HTML files (and the PDF).")],
+    center: Annotated[
+        list[str] | None,
+        typer.Option(help="Write the page of this center only (repeatable); default: every graded center."),
+    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print the year report to centers_{year}.pdf.")] = False,
 ) -> None:
-    """An HTML report that opens offline: score distribution, grades by district and industry, top and bottom."""
+    """The year report (comprehensive evaluation first, then the summary and its charts) and a page per
+    center in centers/{code}.html, opening offline; --pdf prints the year report through headless Chromium."""
+    import time
+
     from ttw.evaluate import load_year
     from ttw.report import write_report
     from ttw.warehouse import ensure_warehouse
 
     settings = get_settings()
-    for path in write_report(load_year(ensure_warehouse(settings), year), out_dir, center):
-        out.print(f"wrote {path}")
+    started = time.perf_counter()
+    evaluation = load_year(ensure_warehouse(settings), year)
+    loaded = time.perf_counter()
+    written = write_report(evaluation, out_dir, center or "all", pdf=pdf)
+    for path in written:
+        if path.parent.name != "centers":
+            out.print(f"wrote {path}")
+    pages = sum(1 for path in written if path.parent.name == "centers")
+    out.print(
+        f"wrote {pages} center page(s) in {out_dir / 'centers'}; data loaded in {loaded - started:.1f} s,"
+        f" written in {time.perf_counter() - loaded:.1f} s",
+        soft_wrap=True,
+    )
 
 
 @roles_app.command("apply")

@@ -23,14 +23,14 @@ from psycopg.rows import dict_row
 from ttw.errors import TTWError
 from ttw.warehouse import Target, connect
 
-# marts of the center reports' narrative and changes, per center and year: key -> table
+# the marts of the center reports' narrative, instrument sharing and changed figures:
+# key -> (table, its year column, the order of a center's rows)
 NARRATIVE_TABLES = {
-    "achievements": "fct_center_achievements",
-    "plans": "fct_center_plans",
-    "sharing": "rpt_center_instrument_sharing",
-    "changes": "rpt_center_report_changes",
+    "achievements": ("fct_center_achievements", "report_year", "item_order"),
+    "plans": ("fct_center_plans", "report_year", "item_order"),
+    "sharing": ("rpt_center_instrument_sharing", "evaluation_year", "center_code"),
+    "changes": ("rpt_center_report_changes", "report_year", "indicator_order"),
 }
-YEAR_COLUMNS = ("evaluation_year", "report_year", "year")
 
 
 @dataclass
@@ -139,22 +139,12 @@ def provenance(cur) -> Provenance:
 def _narrative(cur, schema: str, year: int) -> dict[str, dict[str, list[dict]]]:
     """The report narrative, instrument sharing and changed figures of the year, per center."""
     found: dict[str, dict[str, list[dict]]] = {}
-    for key, table in NARRATIVE_TABLES.items():
+    for key, (table, year_column, order) in NARRATIVE_TABLES.items():
         grouped: dict[str, list[dict]] = defaultdict(list)
-        if _exists(cur, schema, table):
-            columns = {
-                r["column_name"]
-                for r in cur.execute(
-                    "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-                    (schema, table),
-                ).fetchall()
-            }
-            year_column = next((c for c in YEAR_COLUMNS if c in columns), None)
-            if year_column:
-                for row in cur.execute(
-                    f"select * from {schema}.{table} where {year_column} = %s order by center_code", (year,)
-                ).fetchall():
-                    grouped[row["center_code"]].append(row)
+        for row in cur.execute(
+            f"select * from {schema}.{table} where {year_column} = %s order by center_code, {order}", (year,)
+        ).fetchall():
+            grouped[row["center_code"]].append(row)
         found[key] = dict(grouped)
     return found
 

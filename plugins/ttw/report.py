@@ -647,52 +647,83 @@ def year_page(evaluation: YearEvaluation, pages: set[str] | None = None) -> str:
 
 # --- the center page -----------------------------------------------------------------------
 
-# columns of the narrative marts an evaluator reads, with their Chinese headers
-NARRATIVE_HEADERS = {
-    "achievement_name": "成果名称",
-    "achievement_type": "成果类型",
-    "completed": "完成情况",
-    "completed_on": "完成时间",
-    "note": "说明",
-    "text": "内容",
-    "plan_text": "内容",
-    "problem": "问题",
-    "plan": "计划",
-    "instrument_count": "大型仪器数",
-    "large_instruments": "大型仪器数",
-    "effective_hours": "有效机时",
-    "shared_hours": "对外共享机时",
-    "sharing_rate": "共享率（%）",
-    "note_zh": "说明",
-    "indicator_code": "指标代码",
-    "indicator_name": "指标",
-    "field_name": "项目",
-    "previous_value": "上一版数值",
-    "current_value": "本版数值",
-    "new_value": "本版数值",
-    "old_value": "上一版数值",
-    "change": "变化",
-    "previous_file": "上一版文件",
-    "current_file": "本版文件",
-    "report_file": "年报文件",
-    "report_cell": "单元格",
-    "cell": "单元格",
-}
-SKIPPED = {"center_code", "center_name", "evaluation_year", "report_year", "year"}
+CHANGE_TYPES = {"added": "新增", "dropped": "删除", "changed": "修改"}
 
 
-def _narrative_table(rows: list[dict], empty: str) -> str:
+def _where(file: str | None, cell: str | None) -> Wrap:
+    return Wrap(" ".join(part for part in (file, cell) if part))
+
+
+def _achievements(rows: list[dict]) -> str:
     if not rows:
-        return f"<p>{escape(empty)}</p>"
-    columns = [c for c in rows[0] if c not in SKIPPED and not c.endswith("_en") and not c.startswith("_")]
-    shown = [c for c in columns if c in NARRATIVE_HEADERS] or columns
-    return _table([NARRATIVE_HEADERS.get(c, c) for c in shown], [[r[c] for c in shown] for r in rows])
+        return "<p>年报未列重大成果。</p>"
+    return _table(
+        ["序号", "成果名称", "类型", "完成时间", "说明", "单元格"],
+        [
+            [
+                r["item_order"],
+                r["achievement_name"],
+                r["achievement_type"],
+                r["completed_period"],
+                r["note"],
+                r["source_cell"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+def _plans(rows: list[dict]) -> str:
+    if not rows:
+        return "<p>年报未列问题与计划。</p>"
+    return _table(["序号", "内容", "单元格"], [[r["item_order"], r["plan_text"], r["source_cell"]] for r in rows])
 
 
 def _sharing(rows: list[dict]) -> str:
     if not rows:
-        return "<p>未报告大型仪器，不计算共享率。</p>"
-    return _narrative_table(rows, "")
+        return "<p>无该中心本年度的仪器共享数据。</p>"
+    r = rows[0]
+    table = _table(
+        ["大型仪器数", "有效机时", "对外共享机时", "共享率（%）", "说明", "来源"],
+        [
+            [
+                r["large_instruments"],
+                r["effective_machine_hours"],
+                r["shared_machine_hours"],
+                Num(score(r["sharing_rate_pct"])),
+                r["note_zh"] or "",
+                _where(r["report_file"], r["large_instruments_cell"]),
+            ]
+        ],
+    )
+    note = f"<p><strong>{escape(r['note_zh'])}</strong></p>" if r["note_zh"] else ""
+    return note + table
+
+
+def _changes(rows: list[dict]) -> str:
+    if not rows:
+        return "<p>本年度年报未重报，或重报未改变任何数据。</p>"
+    first = rows[0]
+    intro = (
+        f"<p>本年度年报第 {first['current_version_number']} 版（{escape(str(first['current_file']))}）"
+        f"与第 {first['previous_version_number']} 版相比，{len(rows)} 项数据不同。</p>"
+    )
+    return intro + _table(
+        ["指标", "单位", "上一版", "本版", "变化", "类型", "上一版单元格", "本版单元格"],
+        [
+            [
+                r["indicator_name"],
+                r["unit"],
+                r["previous_value"],
+                r["current_value"],
+                r["change"],
+                CHANGE_TYPES.get(r["change_type"], r["change_type"]),
+                r["previous_cell"],
+                r["current_cell"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 def center_page(
@@ -867,7 +898,7 @@ def center_page(
         _section(
             "changes",
             "与上一版年报相比变化的数据",
-            _narrative_table(narrative.get("changes", []), "本年度年报未重报，或重报未改变任何数据。"),
+            _changes(narrative.get("changes", [])),
             flow=True,
         )
     )
@@ -876,9 +907,9 @@ def center_page(
             "narrative",
             "年报内容",
             "<h3>重大成果</h3>"
-            + _narrative_table(narrative.get("achievements", []), "年报未列重大成果。")
+            + _achievements(narrative.get("achievements", []))
             + "<h3>问题与计划</h3>"
-            + _narrative_table(narrative.get("plans", []), "年报未列问题与计划。"),
+            + _plans(narrative.get("plans", [])),
         )
     )
     parts.append(_section("sharing", "大型仪器开放共享", _sharing(narrative.get("sharing", [])), flow=True))

@@ -70,7 +70,11 @@ def test_every_roster_center_is_evaluated_once_with_totals_and_grades_by_the_see
         )
     for year in range(2021, 2026):
         with (small_dataset / "centers" / f"centers_{year}.csv").open(encoding="utf-8", newline="") as handle:
-            in_system = [r["center_code"] for r in csv.DictReader(handle) if r["status"] != "已撤销"]
+            in_system = [
+                r["center_code"]
+                for r in csv.DictReader(handle)
+                if r["status"] != "已撤销" and r["approved_on"] <= f"{year}-06-30"  # after the cut-off: 新建
+            ]
         evaluated_codes = [code for y, code, _, _ in rows if y == year]
         assert sorted(evaluated_codes) == sorted(in_system), year  # each exactly once
     for year, code, total, grade in rows:
@@ -86,9 +90,9 @@ def test_workbook_has_the_documented_sheets_numbers_as_numbers_and_no_live_formu
     assert workbook.sheetnames == [zh for zh, _, _ in SHEETS.values()]
 
     ranking = workbook["排名"]
-    assert [c.value for c in ranking[1]][:3] == ["排名", "中心编号", "中心名称"]
+    assert [c.value for c in ranking[1]][:4] == ["排名", "核验标记", "中心编号", "中心名称"]
     assert ranking.max_row - 1 == len(evaluation.centers)
-    scores = [row[6] for row in ranking.iter_rows(min_row=2, values_only=True)]
+    scores = [row[8] for row in ranking.iter_rows(min_row=2, values_only=True)]
     assert all(isinstance(score, int | float) for score in scores)  # numbers, not text
     assert scores == sorted(scores, reverse=True)
 
@@ -118,8 +122,9 @@ def test_html_report_renders_in_headless_chromium_with_its_charts(evaluated, tmp
     assert browser, "headless Chromium is needed for this test: apt-get install chromium (.ci/run does)"
     evaluation = load_year(evaluated, YEAR)
     center = evaluation.centers[0]["center_code"]
-    pages = write_report(evaluation, tmp_path / "report", center=center)
+    pages = write_report(evaluation, tmp_path / "report", [center])
     year_page, center_page = pages
+    assert center_page == tmp_path / "report" / "centers" / f"{center}.html"
 
     html = year_page.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # nothing fetched: opens offline

@@ -197,6 +197,36 @@ def year() -> YearEvaluation:
             "status_en": "New (not graded)",
         }
     ]
+    cell = {"report_file": "年度报告_C3_2024.xlsx"}
+    evaluation.narrative = {
+        "achievements": {
+            "C3": [
+                {"item_order": 1, "achievement_name": "海水淡化膜", "achievement_type": "新产品"}
+                | {"completed_period": "2024年6月", "note": None, "source_cell": "重大成果!B3"}
+            ]
+        },
+        "plans": {"C3": [{"item_order": 1, "plan_text": "下一年度计划：扩建中试线", "source_cell": "问题与计划!A2"}]},
+        "sharing": {
+            "C3": [
+                cell
+                | {"large_instruments": 0, "effective_machine_hours": None, "shared_machine_hours": None}
+                | {"sharing_rate_pct": None, "note_zh": "未报告大型仪器，不计算共享率", "large_instruments_cell": None}
+            ]
+        },
+        "changes": {
+            "C3": [
+                {
+                    "indicator_name": "研发人员数",
+                    "unit": "人",
+                    "previous_value": Decimal(40),
+                    "current_value": Decimal(45),
+                }
+                | {"change": Decimal(5), "change_type": "changed", "previous_cell": "运行数据!C5"}
+                | {"current_cell": "运行数据!C5", "current_version_number": 2, "previous_version_number": 1}
+                | {"current_file": "年度报告_C3_2024_v2.xlsx"}
+            ]
+        },
+    }
     evaluation.provenance = Provenance(
         build_id="b-42", published_at=dt.datetime(2025, 3, 2, 9, 0), as_of=dt.datetime(2025, 3, 1, 18, 30)
     )
@@ -307,6 +337,10 @@ def test_a_page_for_every_graded_center_written_in_one_pass(year, tmp_path):
     assert "100（P60）" in page
     assert "report_C1_2024.xlsx 运行数据!C7" in page
     assert "未报告大型仪器，不计算共享率" in page
+    assert "海水淡化膜" in page
+    assert "下一年度计划：扩建中试线" in page
+    assert re.search(r"<td>研发人员数</td><td>人</td><td class=\"num\">40</td><td class=\"num\">45</td>", page)
+    assert "第 2 版" in page
     assert "数据截至 2025-03-01 18:30:00" in page
     only = write_report(year, tmp_path / "two", ["C2", "C4"])
     assert [p.name for p in only] == ["centers_2024.html", "C2.html", "C4.html"]

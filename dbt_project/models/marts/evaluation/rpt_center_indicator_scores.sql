@@ -1,15 +1,18 @@
-{#- Every center-year in the system (a year awaiting reports, with none loaded yet,
-    excepted: it is not graded) × every indicator of the evaluation scheme in force
+{#- Every center-year graded (a year awaiting reports, with none loaded yet, and a new
+    center's first year, approved after the grading cut-off, excepted: neither is graded) × every indicator of the evaluation scheme in force
     that year (the seed evaluation_scheme, docs/evaluation.md): the value the scheme takes — as
     reported, as the registry verifies it, or the lower of the two; a ratio of two
     reported indicators where the scheme says so — its normalized score (0–100), weight
-    and contribution to the total. A value the center did not give scores 0. -#}
+    and contribution to the total, with everything that explains it: the benchmark, the
+    gap to the registry, the labels in Chinese and English. A value the center did not
+    give scores 0; so does a rate the report gives no base for (no large instruments),
+    with a note saying so. -#}
 with
 
 center_years as (
 
     select * from {{ ref('int_centers__center_years') }}
-    where not is_awaiting_reports
+    where is_graded
 
 ),
 
@@ -22,6 +25,12 @@ indicators as (
 scheme as (
 
     select * from {{ ref('evaluation_scheme') }}
+
+),
+
+labels as (
+
+    select * from {{ ref('evaluation_labels') }}
 
 ),
 
@@ -56,12 +65,22 @@ values_used as (
         scheme.benchmark_percentile,
         scheme.value_basis,
         scheme.target_value,
+        scheme.requires_indicator,
+        -- the figure the value needs is missing or 0: no value (a rate out of nothing)
+        scheme.requires_indicator is not null and coalesce(required.reported_value, 0) <= 0 as lacks_required,
         case
+            when scheme.requires_indicator is not null and coalesce(required.reported_value, 0) <= 0 then null
             when scheme.denominator_indicator is null then numerators.reported_value
             else round(numerators.reported_value * 100 / nullif(denominators.reported_value, 0), 4)
         end as reported_value,
         case when scheme.denominator_indicator is null then numerators.registry_verified_value end
-            as registry_verified_value
+            as registry_verified_value,
+        numerators.report_file,
+        -- a ratio comes from two cells: the numerator's, then the denominator's
+        case
+            when scheme.denominator_indicator is null then numerators.report_cell
+            else concat_ws(' ÷ ', numerators.report_cell, denominators.report_cell)
+        end as report_cell
     from center_years
     inner join scheme_years
         on center_years.evaluation_year = scheme_years.evaluation_year
@@ -77,6 +96,11 @@ values_used as (
             center_years.center_code = denominators.center_code
             and center_years.evaluation_year = denominators.evaluation_year
             and scheme.denominator_indicator = denominators.indicator_code
+    left join indicators as required
+        on
+            center_years.center_code = required.center_code
+            and center_years.evaluation_year = required.evaluation_year
+            and scheme.requires_indicator = required.indicator_code
 
 ),
 
@@ -142,25 +166,62 @@ scored as (
 final as (
 
     select
-        center_code,
-        evaluation_year,
-        scheme_version,
-        indicator_code,
-        indicator_name,
-        indicator_name_en,
-        category,
-        unit,
-        reported_value::numeric(18, 4) as reported_value,
-        registry_verified_value::numeric(18, 4) as registry_verified_value,
-        value_basis,
-        scored_value::numeric(18, 4) as scored_value,
-        normalization,
-        round(benchmark_value::numeric, 4)::numeric(18, 4) as benchmark_value,
-        round(normalized_score::numeric, 2)::numeric(6, 2) as normalized_score,
-        weight::numeric(6, 2) as weight,
+        scored.center_code,
+        scored.evaluation_year,
+        scored.scheme_version,
+        scored.indicator_code,
+        scored.indicator_name,
+        scored.indicator_name_en,
+        scored.category,
+        categories.label_zh as category_zh,
+        categories.label_en as category_en,
+        scored.unit,
+        coalesce(units.label_en, scored.unit) as unit_en,
+        scored.reported_value::numeric(18, 4) as reported_value,
+        scored.registry_verified_value::numeric(18, 4) as registry_verified_value,
+        (scored.reported_value - scored.registry_verified_value)::numeric(18, 4) as verification_gap,
+        coalesce(
+            abs(scored.reported_value - scored.registry_verified_value)
+            > {{ var('verification_gap_tolerance_pct') }} / 100.0 * greatest(scored.registry_verified_value, 1),
+            false
+        ) as has_verification_gap,
+        scored.report_file,
+        nullif(scored.report_cell, '') as report_cell,
+        scored.value_basis,
+        bases.label_zh as value_basis_zh,
+        bases.label_en as value_basis_en,
+        scored.scored_value::numeric(18, 4) as scored_value,
+        case
+            when scored.lacks_required then '未报告' || required_names.indicator_name || '，不计算' || scored.indicator_name
+            when scored.scored_value is null then '无数值，得 0 分'
+        end as value_note_zh,
+        case
+            when scored.lacks_required
+                then 'No ' || lower(required_names.indicator_name_en) || ' reported: no ' || lower(scored.indicator_name_en)
+            when scored.scored_value is null then 'No value: scores 0'
+        end as value_note_en,
+        scored.normalization,
+        methods.label_zh as normalization_zh,
+        methods.label_en as normalization_en,
+        scored.direction,
+        scored.benchmark_percentile::numeric(4, 3) as benchmark_percentile,
+        scored.target_value::numeric(18, 4) as target_value,
+        round(scored.benchmark_value::numeric, 4)::numeric(18, 4) as benchmark_value,
+        round(scored.normalized_score::numeric, 2)::numeric(6, 2) as normalized_score,
+        scored.weight::numeric(6, 2) as weight,
         -- from the score as shown, so every published contribution is score × weight ÷ 100
-        round(round(normalized_score::numeric, 2) * weight / 100, 4)::numeric(10, 4) as contribution
+        round(round(scored.normalized_score::numeric, 2) * scored.weight / 100, 4)::numeric(10, 4) as contribution
     from scored
+    left join labels as categories
+        on categories.kind = 'category' and scored.category = categories.code
+    left join labels as bases
+        on bases.kind = 'value_basis' and scored.value_basis = bases.code
+    left join labels as methods
+        on methods.kind = 'normalization' and scored.normalization = methods.code
+    left join labels as units
+        on units.kind = 'unit' and scored.unit = units.code
+    left join {{ ref('report_indicators') }} as required_names
+        on scored.requires_indicator = required_names.indicator_code
 
 )
 

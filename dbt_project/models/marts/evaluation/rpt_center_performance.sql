@@ -1,10 +1,12 @@
-{#- One row per center and year the center was in the system (the roster at the year's
-    end): total score (the sum of the indicator contributions in
-    rpt_center_indicator_scores), grade by the scheme's thresholds, rank in the city and
-    in its industry, change on the year before, and the flags evaluators act on. A
-    center without a report is graded (registry-verified figures still count) and
-    flagged, not dropped; a year no report has arrived for at all is awaiting reports
-    and not graded (rpt_center_indicator_scores leaves it out). -#}
+{#- One row per graded center-year (docs/evaluation.md): the total score and grade
+    (int_evaluation__annual_results), rank in the city and in its industry, change on the
+    year before, the annual dynamic adjustment (限期整改 stays, 建议撤销 after consecutive
+    failing years while in the system; label and boolean from one seed row), and the
+    flags evaluators act on, among them the roster cross-check: a center an earlier
+    evaluation removed (建议撤销, or 不予纳入 at the end of its build period) that this year's
+    roster still lists. A center without a report is graded (registry-verified figures
+    still count) and flagged, not dropped. A new center's first year (approved after the
+    cut-off) is in rpt_center_new_centers, not here; a year awaiting reports is nowhere. -#}
 -- indexes for the BI queries (plugins/ttw/bench/queries); publish copies them to marts
 {{
     config(
@@ -20,12 +22,19 @@ with
 center_years as (
 
     select * from {{ ref('int_centers__center_years') }}
+    where is_graded
 
 ),
 
-scores as (
+annual as (
 
-    select * from {{ ref('rpt_center_indicator_scores') }}
+    select * from {{ ref('int_evaluation__annual_results') }}
+
+),
+
+comprehensive as (
+
+    select * from {{ ref('rpt_center_comprehensive_evaluation') }}
 
 ),
 
@@ -38,18 +47,6 @@ indicators as (
 regions as (
 
     select * from {{ ref('dim_region') }}
-
-),
-
-totals as (
-
-    select
-        center_code,
-        evaluation_year,
-        min(scheme_version) as scheme_version,
-        sum(contribution) as total_score
-    from scores
-    group by center_code, evaluation_year
 
 ),
 
@@ -70,17 +67,21 @@ verification_gaps as (
 
 ),
 
-graded as (
+-- decisions that take a center out of the system: the annual 建议撤销 and the
+-- comprehensive 不予纳入
+removals as (
 
     select
-        totals.*,
-        grades.grade,
-        grades.grade_en,
-        grades.grade_order
-    from totals
-    left join lateral (
-        {{ grade_lookup('totals.total_score', 'totals.scheme_version') }}
-    ) as grades on true
+        center_code,
+        evaluation_year as decided_in
+    from annual
+    where not stays_in_system
+    union all
+    select
+        center_code,
+        evaluation_year
+    from comprehensive
+    where not stays_in_system
 
 ),
 
@@ -96,32 +97,43 @@ combined as (
         regions.region_name as district_name,
         center_years.industry,
         center_years.status,
+        center_years.approved_on,
         center_years.build_start,
         center_years.build_end,
+        center_years.is_in_build_period,
         center_years.has_report,
         center_years.has_dropped_indicators,
         center_years.dropped_indicators,
-        graded.scheme_version,
-        graded.total_score,
-        graded.grade,
-        graded.grade_en,
-        graded.grade_order,
+        annual.scheme_version,
+        annual.total_score,
+        annual.grade,
+        annual.grade_en,
+        annual.grade_order,
+        annual.previous_total_score,
+        annual.previous_grade,
+        annual.previous_grade_en,
+        annual.annual_outcome,
+        annual.annual_outcome_zh,
+        annual.annual_outcome_en,
+        annual.stays_in_system,
         coalesce(verification_gaps.gap_count, 0) as verification_gap_count,
-        lag(graded.total_score) over by_center as previous_total_score,
-        lag(graded.grade) over by_center as previous_grade,
-        lag(center_years.evaluation_year) over by_center as previous_year
+        (
+            select max(removals.decided_in) from removals
+            where
+                removals.center_code = center_years.center_code
+                and removals.decided_in < center_years.evaluation_year
+        ) as removed_in_year
     from center_years
-    inner join graded
+    inner join annual
         on
-            center_years.center_code = graded.center_code
-            and center_years.evaluation_year = graded.evaluation_year
+            center_years.center_code = annual.center_code
+            and center_years.evaluation_year = annual.evaluation_year
     left join verification_gaps
         on
             center_years.center_code = verification_gaps.center_code
             and center_years.evaluation_year = verification_gaps.evaluation_year
     left join regions
         on center_years.district_code = regions.region_code
-    window by_center as (partition by center_years.center_code order by center_years.evaluation_year)
 
 ),
 
@@ -137,31 +149,32 @@ final as (
         district_name,
         industry,
         status,
+        approved_on,
         build_start,
         build_end,
+        is_in_build_period,
         scheme_version,
-        round(total_score, 2)::numeric(6, 2) as total_score,
+        total_score::numeric(6, 2) as total_score,
         grade,
         grade_en,
         grade_order,
-        rank() over (partition by evaluation_year order by round(total_score, 2) desc)::int as overall_rank,
-        rank() over (
-            partition by evaluation_year, industry order by round(total_score, 2) desc
-        )::int as industry_rank,
-        round(previous_total_score, 2)::numeric(6, 2) as previous_total_score,
-        round(total_score - previous_total_score, 2)::numeric(6, 2) as score_change,
+        rank() over (partition by evaluation_year order by total_score desc)::int as overall_rank,
+        rank() over (partition by evaluation_year, industry order by total_score desc)::int as industry_rank,
+        previous_total_score::numeric(6, 2) as previous_total_score,
+        (total_score - previous_total_score)::numeric(6, 2) as score_change,
         previous_grade,
+        previous_grade_en,
         not has_report as is_missing_report,
         verification_gap_count > 0 as has_verification_gap,
         verification_gap_count::int as verification_gap_count,
-        grade = '不合格' as needs_rectification,
-        -- two consecutive 不合格: this year and the year before (in the system both years)
-        coalesce(
-            grade = '不合格'
-            and previous_grade = '不合格'
-            and previous_year = evaluation_year - 1,
-            false
-        ) as is_recommended_for_removal,
+        annual_outcome,
+        annual_outcome_zh,
+        annual_outcome_en,
+        stays_in_system,
+        annual_outcome = 'rectification' as needs_rectification,
+        annual_outcome = 'removal_recommended' as is_recommended_for_removal,
+        removed_in_year::int as removed_in_year,
+        removed_in_year is not null as is_listed_after_removal,
         has_dropped_indicators,
         dropped_indicators
     from combined

@@ -836,6 +836,74 @@ def batches_retract_cmd(
     )
 
 
+# --- evaluation freeze (operators) ---------------------------------------------------
+
+evaluation_app = typer.Typer(
+    help="Freeze a year's published evaluation results so later deliveries do not change them; reopen it."
+)
+app.add_typer(evaluation_app, name="evaluation")
+
+
+def _freeze_line(f) -> str:
+    tables = ", ".join(f"{name} {rows}" for name, rows in f.tables.items())
+    return (
+        f"{f.year}  frozen {f.frozen_at:%Y-%m-%d %H:%M:%S %Z} by {f.frozen_by}, build {f.build_id or '-'}"
+        + (f", reason: {f.reason}" if f.reason else "")
+        + f"\n      rows kept: {tables}"
+    )
+
+
+@evaluation_app.command("freeze")
+def evaluation_freeze_cmd(
+    year: Annotated[int, typer.Option(help="The evaluation year, one that is published.")],
+    reason: Annotated[str | None, typer.Option(help="Why: kept with the freeze.")] = None,
+) -> None:
+    """Keep YEAR's published rpt_center_* rows as they are: later publishes put them back until reopened."""
+    from ttw.freeze import freeze
+    from ttw.warehouse import ensure_warehouse
+
+    f = freeze(ensure_warehouse(get_settings()), year, reason)
+    out.print(
+        f"froze {f.year}: {f.rows} rows of {len(f.tables)} tables kept (build {f.build_id or '-'}),"
+        f" at {f.frozen_at:%Y-%m-%d %H:%M:%S %Z} by {f.frozen_by}" + (f": {f.reason}" if f.reason else ""),
+        soft_wrap=True,
+    )
+    out.print(
+        f"every later publish keeps these rows for {f.year}; `ttw evaluation reopen --year {f.year}` ends the freeze",
+        soft_wrap=True,
+    )
+
+
+@evaluation_app.command("reopen")
+def evaluation_reopen_cmd(
+    year: Annotated[int, typer.Option(help="A frozen evaluation year.")],
+    reason: Annotated[str | None, typer.Option(help="Why: kept in the freeze log.")] = None,
+) -> None:
+    """End YEAR's freeze: the next publish puts the year's results as built into marts."""
+    from ttw.freeze import reopen
+    from ttw.warehouse import ensure_warehouse
+
+    f = reopen(ensure_warehouse(get_settings()), year, reason)
+    out.print(
+        f"reopened {f.year} (frozen {f.frozen_at:%Y-%m-%d %H:%M:%S %Z} by {f.frozen_by}): marts keep the frozen rows"
+        " until the next publish, which puts the year's results as built",
+        soft_wrap=True,
+    )
+
+
+@evaluation_app.command("frozen")
+def evaluation_frozen_cmd() -> None:
+    """The frozen evaluation years: when, by whom, why, and the rows kept per table."""
+    from ttw.freeze import frozen_years
+    from ttw.warehouse import ensure_warehouse
+
+    found = frozen_years(ensure_warehouse(get_settings()))
+    for f in found.values():
+        out.print(_freeze_line(f), soft_wrap=True)
+    if not found:
+        out.print("no evaluation year is frozen")
+
+
 # --- center evaluation ----------------------------------------------------------------
 
 

@@ -177,6 +177,40 @@ create table if not exists ops.publishes (
     build_id text not null,
     published_at timestamptz not null default now()
 );
+-- a frozen evaluation year (ttw evaluation freeze): every publish puts its snapshot of
+-- the year's published rpt_center_* rows back into marts, until it is reopened (ttw.freeze)
+create table if not exists ops.evaluation_freezes (
+    evaluation_year int primary key,
+    build_id text,
+    frozen_at timestamptz not null default now(),
+    frozen_by text not null,
+    reason text
+);
+-- the tables a freeze holds, with the rows it kept of each (0 too: rows a later build
+-- adds for the year are not published either)
+create table if not exists ops.evaluation_frozen_tables (
+    evaluation_year int not null references ops.evaluation_freezes on delete cascade,
+    table_name text not null,
+    row_count bigint not null,
+    primary key (evaluation_year, table_name)
+);
+-- the rows kept, each as JSON (to_jsonb of the marts row): no column list is written down
+create table if not exists ops.evaluation_frozen_rows (
+    evaluation_year int not null,
+    table_name text not null,
+    row_data jsonb not null,
+    foreign key (evaluation_year, table_name) references ops.evaluation_frozen_tables on delete cascade
+);
+create index if not exists evaluation_frozen_rows_by_table on ops.evaluation_frozen_rows (table_name, evaluation_year);
+-- every freeze and reopen: who, when, why (kept after a reopen)
+create table if not exists ops.evaluation_freeze_log (
+    evaluation_year int not null,
+    action text not null check (action in ('freeze', 'reopen')),
+    build_id text,
+    acted_at timestamptz not null default now(),
+    acted_by text not null,
+    reason text
+);
 """
 
 

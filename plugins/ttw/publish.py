@@ -11,7 +11,8 @@ config, as dbt built them on ``marts_build``) and fresh planner statistics. Publ
 refuses when the newest audit is not of the newest build or failed a critical check (a
 failed dbt node is one), leaving ``marts`` untouched, and when it would publish nothing.
 Two publishes never run at once (stage locks, :mod:`ttw.locks`), nor a publish during a
-build or an audit.
+build or an audit. The rows of a frozen evaluation year (:mod:`ttw.freeze`) are put back
+from their snapshot in the same transaction, so they stay as they were frozen.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ def last_published_build(target: Target) -> str | None:
 
 
 def _publish(settings: Settings, target: Target, pinned: str | None = None) -> dict[str, int]:
+    from ttw.freeze import restore_frozen
+
     build_id = _require_passed_audit(settings, target, pinned)
     counts: dict[str, int] = {}
     with connect(target) as conn, conn.transaction():
@@ -146,6 +149,8 @@ def _publish(settings: Settings, target: Target, pinned: str | None = None) -> d
             else:  # a new model, or one whose columns changed
                 conn.execute(sql.SQL("drop table if exists marts.{}").format(ident))
                 conn.execute(sql.SQL("create table marts.{0} as table marts_build.{0}").format(ident))
+            # a frozen evaluation year keeps the rows it was frozen with (ttw evaluation freeze)
+            restore_frozen(conn, name)
             _mirror_indexes(conn, name)
             conn.execute(sql.SQL("analyze marts.{}").format(ident))
             counts[name] = conn.execute(sql.SQL("select count(*) from marts.{}").format(ident)).fetchone()[0]

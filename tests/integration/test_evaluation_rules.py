@@ -28,13 +28,15 @@ def published(target, settings, small_dataset):
     reset_layers(target)
     assert ingest_dataset(target, small_dataset).ok
     build(settings, target)
-    assert audit(settings, target).ok
+    audited = audit(settings, target)
+    assert audited.ok
     publish(settings, target)
     with connect(target) as conn, conn.cursor(row_factory=dict_row) as cur:
         marts = {
             table: cur.execute(f"select * from marts.{table}").fetchall()
             for table in ("rpt_center_performance", "rpt_center_new_centers", "rpt_center_comprehensive_evaluation")
         }
+        marts["audit"] = audited
         marts["scored_years"] = cur.execute(
             "select distinct center_code, evaluation_year from marts.rpt_center_indicator_scores"
         ).fetchall()
@@ -125,3 +127,8 @@ def test_roster_cross_check_flags_a_removed_center_still_listed(published):
         assert row["is_listed_after_removal"] is bool(earlier)
         flagged += bool(earlier)
     assert flagged, "the sample keeps some removed centers on later rosters"
+    # every audit lists them for the evaluator, as a warning that does not block the publish
+    (check,) = [c for c in published["audit"].checks if c.suite == "publish_centers_listed_after_removal"]
+    assert not check.success
+    assert check.details["unexpected_count"] == flagged
+    assert all("evaluation removed it" in str(line) for line in check.details["partial_unexpected_list"])

@@ -257,8 +257,8 @@ def cell(column: Column, key: str, row: dict, lang: str, indicators_en: dict[str
         return YES_NO[lang][0 if value else 1]
     if column.kind == "gap_mark":
         return GAP_MARK[lang] if value else None
-    if column.kind == "score":
-        return round(float(value), 2)
+    if column.kind == "score":  # the exact value, shown with 2 decimals (number format 0.00)
+        return float(value)
     if lang == "en" and column.kind == "industry":
         return INDUSTRY_EN.get(value, value)
     if lang == "en" and column.kind == "status":

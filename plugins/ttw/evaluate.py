@@ -40,7 +40,7 @@ class Provenance:
     build_id: str | None = None  # the build the newest publish put into marts
     published_at: dt.datetime | None = None
     as_of: dt.datetime | None = None  # the newest load time of the batches that build read
-    frozen: bool | None = None  # the year's published results are frozen (None: not known)
+    frozen: bool | None = None  # the year's published results are frozen (ttw evaluation freeze)
 
     def as_of_text(self) -> str:
         return self.as_of.isoformat(sep=" ", timespec="seconds") if self.as_of else "—"
@@ -205,6 +205,9 @@ def load_year(target: Target, year: int, *, schema: str = "marts") -> YearEvalua
         ).fetchall()
         evaluation.narrative = _narrative(cur, schema, year)
         evaluation.provenance = provenance(cur)
+    from ttw.freeze import frozen_years
+
+    evaluation.provenance.frozen = year in frozen_years(target)
     return evaluation
 
 

@@ -346,3 +346,10 @@ def test_a_page_for_every_graded_center_written_in_one_pass(year, tmp_path):
     assert [p.name for p in only] == ["centers_2024.html", "C2.html", "C4.html"]
     with pytest.raises(TTWError, match="C7"):
         write_report(year, tmp_path / "bad", ["C7"])
+
+
+def test_a_frozen_year_says_so_in_the_workbook_and_on_every_page(year):
+    year.provenance.frozen = True
+    assert dict(tables(year, "zh")["about"][2])["结果已冻结"] == "是"
+    assert dict(tables(year, "en")["about"][2])["Results frozen"] == "Yes"
+    assert "结果已冻结" in year_page(year)

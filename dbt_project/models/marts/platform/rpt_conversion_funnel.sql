@@ -77,11 +77,11 @@ stages as (
     select *
     from (
         values
-        (1, 'achievements', '成果'),
-        (2, 'demands', '需求'),
-        (3, 'matches', '对接'),
-        (4, 'registered_contracts', '登记合同')
-    ) as stage_list (stage_order, funnel_stage, funnel_stage_zh)
+        (1, 'achievements', '成果', 'Achievements'),
+        (2, 'demands', '需求', 'Demands'),
+        (3, 'matches', '对接', 'Matches'),
+        (4, 'registered_contracts', '登记合同', 'Registered contracts')
+    ) as stage_list (stage_order, funnel_stage, funnel_stage_zh, funnel_stage_en)
 
 ),
 
@@ -92,7 +92,8 @@ spine as (
         platforms.platform,
         stages.stage_order,
         stages.funnel_stage,
-        stages.funnel_stage_zh
+        stages.funnel_stage_zh,
+        stages.funnel_stage_en
     from (
         select distinct funnel_year from stage_items
         where funnel_year is not null
@@ -112,6 +113,7 @@ totals as (
         spine.stage_order,
         spine.funnel_stage,
         spine.funnel_stage_zh,
+        spine.funnel_stage_en,
         count(stage_items.stage_order)::int as item_count,
         coalesce(sum(stage_items.amount), 0)::numeric(18, 2) as amount
     from spine
@@ -120,7 +122,25 @@ totals as (
             spine.funnel_year = stage_items.funnel_year
             and spine.platform = stage_items.platform
             and spine.stage_order = stage_items.stage_order
-    group by 1, 2, 3, 4, 5
+    group by 1, 2, 3, 4, 5, 6
+
+),
+
+-- a year is complete once a platform extract ran in a later year and, for the contract stage, the registry year is complete
+complete_years as (
+
+    select extract(year from max(loaded_at))::int as first_incomplete_year
+    from {{ ref('int_meta__deliveries') }}
+    where source_family = 'platform_records'
+
+),
+
+registry_years as (
+
+    select distinct
+        calendar_year,
+        is_complete_year
+    from {{ ref('int_meta__registry_months') }}
 
 ),
 
@@ -128,6 +148,8 @@ final as (
 
     select
         totals.*,
+        totals.funnel_year < complete_years.first_incomplete_year
+        and coalesce(registry_years.is_complete_year, false) as is_complete_year,
         -- matches per demand posted, registered contracts per match; achievements and
         -- demands are two sides of the market, not one stage after the other
         case
@@ -143,6 +165,9 @@ final as (
                 )::numeric(12, 2)
         end as conversion_from_previous_pct
     from totals
+    cross join complete_years
+    left join registry_years
+        on totals.funnel_year = registry_years.calendar_year
 
 )
 

@@ -72,12 +72,23 @@ combined as (
 
 ),
 
+-- a year is complete once a platform extract ran in a later year
+complete_years as (
+
+    select extract(year from max(loaded_at))::int as first_incomplete_year
+    from {{ ref('int_meta__deliveries') }}
+    where source_family = 'platform_records'
+
+),
+
 final as (
 
     select
         combined.finance_year,
         combined.region_code,
         regions.region_name,
+        regions.region_name_en,
+        combined.finance_year < complete_years.first_incomplete_year as is_complete_year,
         combined.financing_need_count,
         combined.amount_requested::numeric(18, 2) as amount_requested,
         combined.loan_count,
@@ -92,6 +103,7 @@ final as (
                 then round(combined.loan_amount * 100 / combined.amount_requested, 2)
         end::numeric(12, 2) as loan_to_need_pct
     from combined
+    cross join complete_years
     inner join regions
         on combined.region_code = regions.region_code
 

@@ -21,6 +21,24 @@ regions as (
 
 ),
 
+contract_types as (
+
+    select * from {{ ref('dim_contract_type') }}
+
+),
+
+tech_fields as (
+
+    select * from {{ ref('dim_tech_field') }}
+
+),
+
+registry_months as (
+
+    select * from {{ ref('int_meta__registry_months') }}
+
+),
+
 -- registered contracts sold by Qingdao parties, the basis of the city's turnover figures
 qingdao_contracts as (
 
@@ -121,7 +139,8 @@ with_history as (
         lag(filled.contract_count, 12) over cell as prior_year_contract_count,
         lag(filled.contract_amount, 12) over cell as prior_year_contract_amount,
         sum(filled.contract_count) over year_to_date as ytd_contract_count,
-        sum(filled.contract_amount) over year_to_date as ytd_contract_amount
+        sum(filled.contract_amount) over year_to_date as ytd_contract_amount,
+        sum(filled.tech_transaction_amount) over year_to_date as ytd_tech_transaction_amount
     from filled
     window
         cell as (
@@ -139,16 +158,36 @@ with_history as (
 
 ),
 
+-- the same cell's year-to-date a year before, so a YTD change is a ratio of two sums
+with_prior_ytd as (
+
+    select
+        with_history.*,
+        lag(with_history.ytd_contract_count, 12) over cell as prior_year_ytd_contract_count,
+        lag(with_history.ytd_contract_amount, 12) over cell as prior_year_ytd_contract_amount
+    from with_history
+    window cell as (
+        partition by with_history.district_code, with_history.contract_type, with_history.tech_field
+        order by with_history.month_start
+    )
+
+),
+
 final as (
 
     select
         with_history.district_code,
         regions.region_name as district_name,
+        regions.region_name_en as district_name_en,
         with_history.month_start,
         extract(year from with_history.month_start)::int as registration_year,
         extract(month from with_history.month_start)::int as registration_month,
         with_history.contract_type,
+        contract_types.contract_type_en,
         with_history.tech_field,
+        tech_fields.tech_field_en,
+        coalesce(registry_months.is_complete_month, false) as is_complete_month,
+        coalesce(registry_months.is_complete_year, false) as is_complete_year,
         with_history.contract_count::int as contract_count,
         with_history.contract_amount::numeric(18, 2) as contract_amount,
         with_history.tech_transaction_amount::numeric(18, 2) as tech_transaction_amount,
@@ -168,10 +207,19 @@ final as (
                 )
         end::numeric(12, 2) as contract_amount_yoy_pct,
         with_history.ytd_contract_count::int as ytd_contract_count,
-        with_history.ytd_contract_amount::numeric(18, 2) as ytd_contract_amount
-    from with_history
+        with_history.ytd_contract_amount::numeric(18, 2) as ytd_contract_amount,
+        with_history.ytd_tech_transaction_amount::numeric(18, 2) as ytd_tech_transaction_amount,
+        with_history.prior_year_ytd_contract_count::int as prior_year_ytd_contract_count,
+        with_history.prior_year_ytd_contract_amount::numeric(18, 2) as prior_year_ytd_contract_amount
+    from with_prior_ytd as with_history
     inner join regions
         on with_history.district_code = regions.region_code
+    left join contract_types
+        on with_history.contract_type = contract_types.contract_type
+    left join tech_fields
+        on with_history.tech_field = tech_fields.tech_field
+    left join registry_months
+        on with_history.month_start = registry_months.month_start
 
 )
 

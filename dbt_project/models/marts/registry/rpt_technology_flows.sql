@@ -26,6 +26,15 @@ regions as (
 
 ),
 
+registry_years as (
+
+    select distinct
+        calendar_year,
+        is_complete_year
+    from {{ ref('int_meta__registry_months') }}
+
+),
+
 classified as (
 
     select
@@ -74,10 +83,19 @@ final as (
             when 'intake' then '吸纳'
             else '域外'
         end as flow_direction_zh,
+        case flows.flow_direction
+            when 'local' then 'Local'
+            when 'output' then 'Output'
+            when 'intake' then 'Intake'
+            else 'External'
+        end as flow_direction_en,
+        coalesce(registry_years.is_complete_year, false) as is_complete_year,
         flows.seller_region_code,
         sellers.region_name as seller_region_name,
+        sellers.region_name_en as seller_region_name_en,
         flows.buyer_region_code,
         buyers.region_name as buyer_region_name,
+        buyers.region_name_en as buyer_region_name_en,
         flows.contract_count,
         flows.contract_amount,
         flows.tech_transaction_amount
@@ -86,6 +104,8 @@ final as (
         on flows.seller_region_code = sellers.region_code
     inner join regions as buyers
         on flows.buyer_region_code = buyers.region_code
+    left join registry_years
+        on flows.registration_year = registry_years.calendar_year
 
 )
 

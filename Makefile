@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: help install demo test test-reliability test-scheduler lint format unit integration dags airflow warehouse-stop clean
+.PHONY: help install demo test test-reliability test-scheduler test-bi bi lint format unit integration dags airflow warehouse-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -58,11 +58,17 @@ test-reliability: $(STAMP) ## Reliability and security suite: faults, hostile in
 test-scheduler: $(STAMP) ## The DAGs under a real scheduler and API server (tests/scheduler)
 	$(BIN)/pytest tests/scheduler
 
+test-bi: $(STAMP) ## Superset with the dashboards, every chart's query and a screenshot (tests/bi)
+	$(BIN)/pytest tests/bi
+
 unit: $(STAMP) ## Unit tests only (no database)
 	$(BIN)/pytest tests/unit
 
 airflow: $(STAMP) ## Local Airflow (scheduler + UI on 127.0.0.1:$TTW_AIRFLOW_PORT, default 8080) until Ctrl-C
 	$(BIN)/ttw local-airflow
+
+bi: $(STAMP) ## Superset with the project's dashboards on 127.0.0.1:$TTW_BI_PORT (default 8088) until Ctrl-C
+	$(BIN)/ttw bi
 
 warehouse-stop: $(STAMP) ## Stop the embedded warehouse
 	$(BIN)/ttw warehouse stop

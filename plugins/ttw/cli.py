@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ttw.dbt_docs import docs_app
 from ttw.errors import TTWError
 from ttw.settings import disable_telemetry, get_settings
 
@@ -41,6 +42,7 @@ app.add_typer(roles_app, name="roles")
 report_app = typer.Typer(help="Self-contained HTML reports from the published marts.")
 app.add_typer(export_app, name="export")
 app.add_typer(report_app, name="report")
+app.add_typer(docs_app, name="docs")
 
 # markup and emoji codes off: file names and cell values print as they are
 out = Console(markup=False, emoji=False)
@@ -1084,6 +1086,21 @@ def demo_cmd(
     ]
     for line in notes:
         out.print(line, soft_wrap=True)
+
+
+# --- BI -------------------------------------------------------------------------------
+
+
+@app.command("bi")
+def bi_cmd(
+    port: Annotated[int, typer.Option(envvar="TTW_BI_PORT", help="Loopback port of Superset.")] = 8088,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Only install, set up and import.")] = False,
+) -> None:
+    """Apache Superset with the project's dashboards on the warehouse, on 127.0.0.1:PORT until Ctrl-C
+    (bi_reader on schema marts; login admin, password under $TTW_HOME/bi)."""
+    from ttw.bi import serve
+
+    raise typer.Exit(serve(get_settings(), port, no_serve=no_serve, say=lambda line: out.print(line, soft_wrap=True)))
 
 
 def main() -> None:

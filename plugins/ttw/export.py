@@ -35,17 +35,6 @@ GAP_MARK = {"zh": "⚠ 核验差异", "en": "⚠ Verification gap"}
 YES_NO = {"zh": ("是", "否"), "en": ("Yes", "No")}
 
 # the marts carry no English name of an industry or a roster status: the roster's terms
-INDUSTRY_EN = {
-    "新一代信息技术": "Next-generation IT",
-    "高端装备": "High-end equipment",
-    "新材料": "New materials",
-    "生物医药": "Biomedicine",
-    "新能源": "New energy",
-    "海洋经济": "Marine economy",
-    "现代农业": "Modern agriculture",
-    "节能环保": "Energy saving and environment",
-}
-STATUS_EN = {"建设期": "Building", "运行期": "Operating", "新建": "New (not graded)", "已撤销": "Removed"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +45,7 @@ class Column:
     en: str
     source_zh: str | None = None  # default: the column's key
     source_en: str | None = None  # default: source_zh
-    kind: str = "value"  # value | bool | score (2 decimals) | industry | status | gap_mark
+    kind: str = "value"  # value | bool | score (2 decimals) | gap_mark | indicator_list
 
     def source(self, key: str, lang: str) -> str:
         if lang == "en" and self.source_en:
@@ -72,9 +61,9 @@ COLUMNS = {
     "center_code": Column("中心编号", "Center code"),
     "center_name": Column("中心名称", "Center name"),
     "host_org_name": Column("依托单位", "Host organization"),
-    "district_name": Column("所在区市", "District"),
-    "industry": Column("产业领域", "Industry", kind="industry"),
-    "status": Column("状态", "Status", kind="status"),
+    "district_name": Column("所在区市", "District", source_en="district_name_en"),
+    "industry": Column("产业领域", "Industry", source_en="industry_en"),
+    "status": Column("状态", "Status", source_en="status_en"),
     "approved_on": Column("批准日期", "Approved on"),
     "build_start": Column("建设期开始", "Build start"),
     "build_end": Column("建设期结束", "Build end"),
@@ -251,6 +240,8 @@ def cell(column: Column, key: str, row: dict, lang: str, indicators_en: dict[str
     if key == "status" and "status_zh" in row:  # a new center: 新建, not graded
         return row[NEW_STATUS[lang]]
     value = row.get(column.source(key, lang))
+    if value is None and lang == "en" and column.source_en:  # a name with no English twin keeps its own
+        value = row.get(column.source(key, "zh"))
     if value is None:
         return None
     if column.kind == "bool":
@@ -259,10 +250,6 @@ def cell(column: Column, key: str, row: dict, lang: str, indicators_en: dict[str
         return GAP_MARK[lang] if value else None
     if column.kind == "score":  # the exact value, shown with 2 decimals (number format 0.00)
         return float(value)
-    if lang == "en" and column.kind == "industry":
-        return INDUSTRY_EN.get(value, value)
-    if lang == "en" and column.kind == "status":
-        return STATUS_EN.get(value, value)
     if lang == "en" and column.kind == "indicator_list":
         return neutralise(", ".join((indicators_en or {}).get(name, name) for name in str(value).split("、")))
     return neutralise(value)

@@ -40,7 +40,7 @@ CODES = {"inputs", "outputs", "transfer", "sharing", "construction", "reported",
 CODES |= {"benchmark", "target", "min_max", "percent_rank", "none", "rectification", "removal_recommended"}
 CODES |= {"retained", "not_admitted", "True", "False"}
 # proper names, and where a figure is in the workbook as delivered (its file and sheet names)
-NAMES = ("center_name", "host_org_name", "district_name", "report_file", "report_cell")
+NAMES = ("center_name", "host_org_name", "report_file", "report_cell")  # proper names; districts have English names
 
 
 def _center(code: str, rank: int, total: str, grade: str, grade_en: str, **extra) -> dict:
@@ -52,8 +52,11 @@ def _center(code: str, rank: int, total: str, grade: str, grade_en: str, **extra
         "host_credit_code": "91370200MA3C000000",
         "district_code": "370212",
         "district_name": "崂山区",
+        "district_name_en": "Laoshan District",
         "industry": "新材料",
+        "industry_en": "New materials",
         "status": "运行期",
+        "status_en": "Operating",
         "build_start": dt.date(2022, 1, 1),
         "build_end": dt.date(2024, 12, 31),
         "approved_on": dt.date(2021, 12, 1),
@@ -162,7 +165,9 @@ def year() -> YearEvaluation:
             "center_name": "青岛市新材料技术创新中心(C3)",
             "district_code": "370212",
             "district_name": "崂山区",
+            "district_name_en": "Laoshan District",
             "industry": "新材料",
+            "industry_en": "New materials",
             "build_start": dt.date(2022, 1, 1),
             "build_end": dt.date(2024, 12, 31),
             "evaluation_year": 2024,
@@ -188,7 +193,9 @@ def year() -> YearEvaluation:
             "host_org_name": "青岛C9海洋有限公司",
             "district_code": "370211",
             "district_name": "黄岛区",
+            "district_name_en": "Huangdao District",
             "industry": "海洋经济",
+            "industry_en": "Marine economy",
             "approved_on": dt.date(2024, 9, 1),
             "build_start": dt.date(2024, 9, 1),
             "build_end": dt.date(2027, 8, 31),

@@ -46,6 +46,12 @@ regions as (
 
 ),
 
+labels as (
+
+    select * from {{ ref('evaluation_labels') }}
+
+),
+
 ended as (
 
     select
@@ -126,7 +132,9 @@ final as (
         graded.center_name,
         graded.district_code,
         regions.region_name as district_name,
+        regions.region_name_en as district_name_en,
         graded.industry,
+        coalesce(industries.label_en, graded.industry) as industry_en,
         graded.build_start,
         graded.build_end,
         graded.evaluation_year::int as evaluation_year,
@@ -151,6 +159,8 @@ final as (
             end
     left join regions
         on graded.district_code = regions.region_code
+    left join labels as industries
+        on industries.kind = 'industry' and graded.industry = industries.code
 
 )
 

@@ -18,6 +18,12 @@ regions as (
 
 ),
 
+labels as (
+
+    select * from {{ ref('evaluation_labels') }}
+
+),
+
 final as (
 
     select
@@ -27,7 +33,9 @@ final as (
         center_years.host_org_name,
         center_years.district_code,
         regions.region_name as district_name,
+        regions.region_name_en as district_name_en,
         center_years.industry,
+        coalesce(industries.label_en, center_years.industry) as industry_en,
         center_years.approved_on,
         center_years.build_start,
         center_years.build_end,
@@ -37,6 +45,8 @@ final as (
     from center_years
     left join regions
         on center_years.district_code = regions.region_code
+    left join labels as industries
+        on industries.kind = 'industry' and center_years.industry = industries.code
 
 )
 

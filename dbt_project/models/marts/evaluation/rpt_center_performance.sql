@@ -50,6 +50,12 @@ regions as (
 
 ),
 
+labels as (
+
+    select * from {{ ref('evaluation_labels') }}
+
+),
+
 -- a self-reported figure the registry can check, off by more than the allowed share
 verification_gaps as (
 
@@ -95,8 +101,11 @@ combined as (
         center_years.host_credit_code,
         center_years.district_code,
         regions.region_name as district_name,
+        regions.region_name_en as district_name_en,
         center_years.industry,
+        coalesce(industries.label_en, center_years.industry) as industry_en,
         center_years.status,
+        coalesce(statuses.label_en, center_years.status) as status_en,
         center_years.approved_on,
         center_years.build_start,
         center_years.build_end,
@@ -134,6 +143,10 @@ combined as (
             and center_years.evaluation_year = verification_gaps.evaluation_year
     left join regions
         on center_years.district_code = regions.region_code
+    left join labels as industries
+        on industries.kind = 'industry' and center_years.industry = industries.code
+    left join labels as statuses
+        on statuses.kind = 'status' and center_years.status = statuses.code
 
 ),
 
@@ -147,8 +160,11 @@ final as (
         host_credit_code,
         district_code,
         district_name,
+        district_name_en,
         industry,
+        industry_en,
         status,
+        status_en,
         approved_on,
         build_start,
         build_end,

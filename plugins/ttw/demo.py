@@ -2,7 +2,8 @@
 
 Generates a sample (or reuses it), lands its files, serves its platform API on a loopback
 port with a one-off token, and runs every DAG in order through Airflow (``dag.test()``),
-the way the scheduler chains them by their assets. The summary says what landed where.
+the way the scheduler chains them by their assets, then writes the dbt docs. The summary
+says what landed where.
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def platform_connections(base_url: str, token: str, platforms: list[str]) -> dic
 
 def run_demo(settings: Settings, target: Target, *, scale: float, seed: int, say: Callable[[str], None]) -> DemoRun:
     """Every DAG in order over the sample; raises at the first DAG run that does not succeed."""
+    from ttw.dbt_docs import DEFAULT_PORT, LOOPBACK, STATIC_PAGE
+    from ttw.dbt_docs import generate as generate_docs
     from ttw.orchestrate import prepare_airflow, run_dag
     from ttw.pipeline import land_dataset, platform_resources
     from ttw.platform_server import serve
@@ -89,6 +92,10 @@ def run_demo(settings: Settings, target: Target, *, scale: float, seed: int, say
     finally:
         server.shutdown()
         server.server_close()
+    started = time.perf_counter()
+    docs = generate_docs(settings, target)
+    run.seconds["dbt docs"] = time.perf_counter() - started
+    say(f"dbt docs: open {docs / STATIC_PAGE} (offline), or `ttw docs serve` for http://{LOOPBACK}:{DEFAULT_PORT}/")
     return run
 
 

@@ -26,7 +26,7 @@ def test_build_then_publish_reproduces_the_export_in_marts(clean_target, setting
     counts = publish(settings, clean_target)
     contracts = latest_contracts(sample_contracts)
     assert counts["fct_tech_contracts"] == len(contracts) == 60
-    assert counts["dim_region"] == 47  # 10 districts, the city, 34 provinces, abroad, unknown
+    assert counts["dim_region"] == 48  # 10 districts, the city, 34 provinces, the country, abroad, unknown
 
     with connect(clean_target) as conn:
         published = conn.execute(

@@ -332,7 +332,11 @@ def _publish(settings: Settings, target: Target, pinned: str | None = None) -> d
             conn.execute(sql.SQL("analyze marts.{}").format(ident))
             counts[name] = conn.execute(sql.SQL("select count(*) from marts.{}").format(ident)).fetchone()[0]
         _mirror_foreign_keys(conn, foreign_keys(conn, BUILD_SCHEMA))
-        conn.execute("insert into ops.publishes (build_id) values (%s)", (build_id,))
+        published_at = conn.execute(
+            "insert into ops.publishes (build_id) values (%s) returning published_at", (build_id,)
+        ).fetchone()[0]
+        if "data_freshness" in tables:  # when BI's data was published (docs/bi.md)
+            conn.execute("update marts.data_freshness set published_at = %s", (published_at,))
         if conn.execute("select 1 from pg_roles where rolname = 'bi_reader'").fetchone():
             conn.execute("grant usage on schema marts to bi_reader")
             conn.execute("grant select on all tables in schema marts to bi_reader")

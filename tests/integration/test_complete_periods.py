@@ -94,10 +94,10 @@ def test_data_freshness_says_how_fresh_and_which_periods_are_complete(before_and
     assert registry["delivery_count"] == registry_before["delivery_count"] + 1
     assert registry["newest_delivery_at"] > registry_before["newest_delivery_at"]
     assert set(fresh_after) == {"registry_contracts", "center_roster", "center_reports", "platform_records"}
-    published = {r["build_id"] for r in fresh_after.values()}
+    published = {(r["build_id"], r["published_at"]) for r in fresh_after.values()}
     with connect(target) as conn:
-        newest = conn.execute("select build_id from ops.publishes order by published_at desc limit 1").fetchone()[0]
-    assert published == {newest}
+        newest = conn.execute("select build_id, published_at from ops.publishes order by published_at desc limit 1")
+        assert published == {newest.fetchone()}  # the build and when it was published
     with connect(target) as conn:
         months = conn.execute(
             "select month_start::text, bool_and(is_complete_month), bool_and(is_complete_year)"

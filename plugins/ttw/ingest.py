@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import os
+import queue
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -259,7 +262,7 @@ def moved_since_scan(path: Path, landing: Landing, patterns: Iterable[str]) -> s
     return None if root is None else link_refusal(path, root, patterns)
 
 
-def _load_contract_file(conn, path: Path) -> load.BatchResult:
+def _load_contract_file(conn, path: Path, more=None, chunks: int = 1) -> load.BatchResult:
     if path.suffix.lower() in registry.WORKBOOK_SUFFIXES:
         nul: list[tuple[int, str, list[str]]] = []  # rows left out: a cell holding NUL
         columns, rows = registry.read_xlsx_rows(path, nul)
@@ -285,10 +288,13 @@ def _load_contract_file(conn, path: Path) -> load.BatchResult:
                 for number, cell, fields in nul
             ],
         )
-    return _copy_csv(conn, REGISTRY_CONTRACTS, "registry_contracts", registry.read_csv_layout(path))
+    layout = registry.read_csv_layout(path)
+    return _copy_csv(conn, REGISTRY_CONTRACTS, "registry_contracts", layout, more=more, chunks=chunks)
 
 
-def _copy_csv(conn, table: load.RawTable, family: str, layout: registry.CsvLayout) -> load.BatchResult:
+def _copy_csv(
+    conn, table: load.RawTable, family: str, layout: registry.CsvLayout, *, more=None, chunks: int = 1
+) -> load.BatchResult:
     return load.copy_csv_file(
         conn,
         table,
@@ -297,6 +303,8 @@ def _copy_csv(conn, table: load.RawTable, family: str, layout: registry.CsvLayou
         columns=layout.columns,
         encoding=layout.encoding,
         skip_bytes=layout.bom_bytes,
+        more=more,
+        chunks_wanted=chunks,
     )
 
 
@@ -310,19 +318,30 @@ def _load_each(
     family: str,
     patterns: Iterable[str],
     load_one: Callable[[Path], load.BatchResult],
+    files: Iterable[Path] | None = None,
+    guard: threading.Lock | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
-    """Load the files the scan took, one by one: a file at fault (whatever its reader raised)
-    is kept in ops.load_rejects with why and the others still load; a file that has become a
-    link the scan would refuse is refused unread; a failure of the warehouse stops the run
-    (the rest waits for the rerun)."""
-    for path in report.landing.files:
+    """Load the files the scan took (or ``files``), one by one: a file at fault (whatever its
+    reader raised) is kept in ops.load_rejects with why and the others still load; a file that
+    has become a link the scan would refuse is refused unread; a failure of the warehouse
+    stops the run (the rest waits for the rerun). Loaders side by side share ``report``
+    under ``guard`` and stop on ``stop``."""
+    guard = guard or contextlib.nullcontext()
+    stop = stop or threading.Event()
+    for path in report.landing.files if files is None else files:
+        if stop.is_set():
+            return
         if (refusal := moved_since_scan(path, report.landing, patterns)) is not None:
-            report.landing.refused.append(path)
-            report.errors.append(refusal)
+            with guard:
+                report.landing.refused.append(path)
+                report.errors.append(refusal)
             continue
         try:
             try:
-                report.add(load_one(path))
+                batch = load_one(path)
+                with guard:
+                    report.add(batch)
                 continue
             except load.WarehouseFault:
                 raise
@@ -330,10 +349,61 @@ def _load_each(
                 rule, reason = exc.rule or "file_rejected", str(exc)
             except UNREADABLE as exc:
                 rule, reason = "file_rejected", f"{path}: the file cannot be read ({type(exc).__name__}: {exc})"
-            reject_file(conn, report, family, path, rule, reason)
+            with guard:
+                reject_file(conn, report, family, path, rule, reason)
         except load.WarehouseFault as exc:
-            report.errors.append(str(exc))
+            stop.set()
+            with guard:
+                report.errors.append(str(exc))
             return
+
+
+def load_workers() -> int:
+    """Connections a registry ingest loads on side by side: one per core (COPY parses a
+    stream on one core of the server)."""
+    return max(1, os.cpu_count() or 1)
+
+
+def _load_side_by_side(target: Target, report: IngestReport, workers: int) -> None:
+    """Load the registry files the scan took on ``workers`` connections, each file one batch
+    on one of them (in name order, taken as each connection is free)."""
+    waiting: queue.SimpleQueue[Path] = queue.SimpleQueue()
+    for path in report.landing.files:
+        waiting.put(path)
+    guard, stop = threading.Lock(), threading.Event()
+
+    def taken() -> Iterator[Path]:
+        while True:
+            try:
+                yield waiting.get_nowait()
+            except queue.Empty:
+                return
+
+    def worker() -> None:
+        try:
+            with connect(target, autocommit=True) as conn:
+                _load_each(
+                    conn,
+                    report,
+                    "registry_contracts",
+                    registry.PATTERNS,
+                    lambda path: _load_contract_file(conn, path),
+                    files=taken(),
+                    guard=guard,
+                    stop=stop,
+                )
+        except TTWError as exc:  # the warehouse could not be reached
+            stop.set()
+            with guard:
+                report.errors.append(str(exc))
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(workers, len(report.landing.files)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    order = {str(path): n for n, path in enumerate(report.landing.files)}
+    report.batches.sort(key=lambda batch: order.get(batch.source, len(order)))
 
 
 def reject_file(conn, report: IngestReport, family: str, path: Path, rule: str, reason: str) -> None:
@@ -401,19 +471,41 @@ def _load_roster(conn, path: Path) -> load.BatchResult:
 
 
 def ingest_contracts(
-    target: Target, paths: Iterable[Path], *, settle: float = 0, only: Callable[[Path], bool] | None = None
+    target: Target,
+    paths: Iterable[Path],
+    *,
+    settle: float = 0,
+    only: Callable[[Path], bool] | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
     """Load contract registry exports (CSV or workbooks); a bad file is reported and the others
-    still load. ``settle`` and ``only``: see :func:`scan_deliveries`."""
+    still load. ``settle`` and ``only``: see :func:`scan_deliveries`. Files load side by side
+    on ``workers`` connections (default :func:`load_workers`), each one batch; a single large
+    CSV goes as that many chunks of one batch (:func:`ttw.load.copy_numbered`)."""
     found = scan_deliveries(paths, registry.PATTERNS, settle=settle, only=only)
     report = IngestReport.of(found)
+    workers = max(1, workers or load_workers())
     # autocommit: each file's batch transaction is a real commit (see load.copy_csv_file)
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, REGISTRY_CONTRACTS)
-        _load_each(conn, report, "registry_contracts", registry.PATTERNS, lambda path: _load_contract_file(conn, path))
+        load.sweep_unledgered(conn, REGISTRY_CONTRACTS)
+        if workers > 1 and len(found.files) > 1:
+            _load_side_by_side(target, report, workers)
+        else:  # one file: a large one goes as chunks on ``workers`` connections
+            _load_each(
+                conn,
+                report,
+                "registry_contracts",
+                registry.PATTERNS,
+                lambda path: _load_contract_file(
+                    conn, path, more=lambda: connect(target, autocommit=True), chunks=workers
+                ),
+            )
         if report.rows_loaded and not conn.closed:
-            load.analyze(conn, [REGISTRY_CONTRACTS.ident])
+            # the row count the build plans with, and the batch column its incremental
+            # models filter on: every text column's statistics cost seconds a million rows
+            load.analyze(conn, [REGISTRY_CONTRACTS.ident], columns=("_batch_id",))
     return report
 
 

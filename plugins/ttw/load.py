@@ -35,8 +35,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
+import operator
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -317,11 +321,14 @@ def ensure_ops(conn: psycopg.Connection) -> None:
         conn.execute(OPS_DDL)
 
 
-def analyze(conn: psycopg.Connection, tables: Iterable[sql.Composable]) -> None:
+def analyze(conn: psycopg.Connection, tables: Iterable[sql.Composable], columns: tuple[str, ...] = ()) -> None:
     """Fresh planner statistics for tables just loaded: until autovacuum gets to them the
-    planner guesses one row, and the build's joins over them pick nested loops."""
+    planner guesses one row, and the build's joins over them pick nested loops. With
+    ``columns``, only those columns' statistics are computed (the table's row and page
+    counts always are): the costly part of ANALYZE on a wide table is a sort per column."""
+    only = sql.SQL(" ({})").format(sql.SQL(", ").join(map(sql.Identifier, columns))) if columns else sql.SQL("")
     for table in tables:
-        conn.execute(sql.SQL("analyze {}").format(table))
+        conn.execute(sql.SQL("analyze {}{}").format(table, only))
 
 
 def ensure_raw_table(conn: psycopg.Connection, table: RawTable) -> None:
@@ -392,8 +399,13 @@ def copy_csv_file(
     columns: tuple[str, ...],
     encoding: str = "UTF8",
     skip_bytes: int = 0,
+    more: Callable[[], psycopg.Connection] | None = None,
+    chunks_wanted: int = 1,
 ) -> BatchResult:
     """Load one CSV file (header row first) into ``table`` as one atomic batch.
+
+    The records are numbered in the stream (:func:`copy_numbered`), so a large file may go
+    as ``chunks_wanted`` chunks on parallel connections (``more`` opens each further one).
 
     ``columns`` names the canonical column of each position in the file; ``skip_bytes``
     drops a byte-order mark. Identical content already loaded is skipped. A file whose
@@ -435,6 +447,22 @@ def copy_csv_file(
             (family, path.name),
         ).fetchone()
     try:
+        if _numbered_ok(path, skip_bytes):
+            try:
+                return copy_numbered(
+                    conn,
+                    table,
+                    path,
+                    family=family,
+                    columns=columns,
+                    encoding=encoding,
+                    skip_bytes=skip_bytes,
+                    content_hash=file_sha256(path) if name_seen else None,
+                    more=more,
+                    chunks=chunks_wanted,
+                )
+            except _LinesAreNotRecords:
+                pass  # quoted line breaks: numbered by the row sequence, on one stream, below
         return copy_batch(
             conn,
             table,
@@ -452,6 +480,305 @@ def copy_csv_file(
         return copy_csv_records(
             conn, table, path, family=family, columns=columns, encoding=encoding, skip_bytes=skip_bytes
         )
+
+
+# a file at least twice this large may go as chunks on parallel connections
+MIN_CHUNK_BYTES = 16 << 20
+# the advisory lock (with the batch id) a loader holds while rows of its batch may be
+# committed ahead of the batch's ledger row: see :func:`sweep_unledgered`
+BATCH_LOCK = "ttw.load_batch"
+
+
+class _LinesAreNotRecords(Exception):
+    """The file's lines are not its records (a quoted line break): number them otherwise."""
+
+
+def _numbered_ok(path: Path, skip_bytes: int) -> bool:
+    """Whether the file's lines end in LF (or CR LF), so lines can be numbered in the stream;
+    a file of CR-only line ends is numbered by the row sequence instead."""
+    with path.open("rb") as handle:
+        handle.seek(skip_bytes)
+        head = handle.read(CHUNK)
+    return b"\n" in head or b"\r" not in head
+
+
+def _ranges(path: Path, skip_bytes: int, chunks: int) -> tuple[int, list[tuple[int, int, int]]]:
+    """(where the header line ends, [(start, end, the first row number)] of ``chunks`` byte
+    ranges of the data lines, cut after a line end). A range's first row number counts the
+    lines before it; :func:`copy_numbered` checks each range's lines are its records."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        handle.seek(skip_bytes)
+        handle.readline()
+        start = handle.tell()
+        bounds = [start]
+        if chunks > 1 and size - start >= 2 * MIN_CHUNK_BYTES:
+            for k in range(1, chunks):
+                handle.seek(start + (size - start) * k // chunks)
+                handle.readline()
+                if bounds[-1] < handle.tell() < size:
+                    bounds.append(handle.tell())
+        bounds.append(size)
+        ranges, first = [], 1
+        for begin, end in itertools.pairwise(bounds):
+            ranges.append((begin, end, first))
+            if end < size:
+                handle.seek(begin)
+                left = end - begin
+                while left > 0:
+                    block = handle.read(min(CHUNK, left))
+                    left -= len(block)
+                    first += block.count(b"\n")
+    return start, ranges
+
+
+class _Lines:
+    """A byte range of a CSV file as COPY input, each line prefixed with its row number
+    (``first`` onwards), with the checks :func:`copy_csv_file` makes of every chunk."""
+
+    def __init__(self, path: Path, start: int, end: int, first: int, encoding: str, digest=None) -> None:
+        self.path, self.start, self.end, self.first = path, start, end, first
+        self.encoding, self.digest, self.lines = encoding, digest, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        number, run, carry = self.first, 0, b""
+        with self.path.open("rb") as handle:
+            handle.seek(self.start)
+            left = self.end - self.start
+            while left > 0 and (block := handle.read(min(CHUNK, left))):
+                left -= len(block)
+                if self.digest is not None:
+                    self.digest.update(block)
+                longest, run = _longest_line(block, run)
+                if longest > MAX_RECORD_CHARS:
+                    raise CopyDataError(f"{self.path}: a line longer than {MAX_RECORD_CHARS:,} bytes")
+                if self.encoding == "GB18030" and _utf8_line(block):
+                    raise CopyDataError(f"{self.path}: a UTF-8 line in a GB18030 file")
+                block = carry + block
+                cut = len(block) if left <= 0 else block.rfind(b"\n") + 1
+                body, carry = block[:cut], block[cut:]
+                if not body:
+                    continue
+                lines = body.split(b"\n")
+                last = lines.pop()  # empty when the body ends with a line end
+                out = b""
+                if lines:
+                    prefixes = [b"%d," % n for n in range(number, number + len(lines))]
+                    out = b"\n".join(map(operator.add, prefixes, lines)) + b"\n"
+                    number += len(lines)
+                if last:  # the file's last line, without a line end
+                    out += b"%d," % number + last
+                    number += 1
+                self.lines = number - self.first
+                yield out
+
+
+class _Chunk(threading.Thread):
+    """One range of a file COPYed on a connection of its own, in a transaction that waits
+    for the loader's word: commit (:meth:`commit`) or roll back (:meth:`abandon`)."""
+
+    def __init__(self, connect_more: Callable[[], psycopg.Connection], statement, settings, lines: _Lines) -> None:
+        super().__init__(daemon=True)
+        self.connect_more, self.statement, self.settings, self.source = connect_more, statement, settings, lines
+        self.rowcount, self.error, self.committed = 0, None, False
+        self.copied, self.word = threading.Event(), queue.Queue()
+
+    def run(self) -> None:
+        try:
+            with self.connect_more() as conn, conn.transaction():
+                for name, value in self.settings:
+                    conn.execute("select set_config(%s, %s, true)", (name, value))
+                with conn.cursor() as cur:
+                    with cur.copy(self.statement) as copy:
+                        for block in self.source:
+                            copy.write(block)
+                    self.rowcount = cur.rowcount
+                self.copied.set()
+                if not self.word.get():
+                    raise psycopg.Rollback
+                self.committed = True  # set before the commit: a failed commit may still have landed
+        except BaseException as exc:  # handed to the loader's thread
+            self.error = exc
+        finally:
+            self.copied.set()
+
+    def result(self) -> int:
+        """Rows copied, once the range is read; the range's failure raised here."""
+        self.copied.wait()
+        if self.error is not None:
+            raise self.error
+        return self.rowcount
+
+    def commit(self) -> None:
+        self.word.put(True)
+        self.join()
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        self.word.put(False)
+        self.join()
+
+
+def copy_numbered(
+    conn: psycopg.Connection,
+    table: RawTable,
+    path: Path,
+    *,
+    family: str,
+    columns: tuple[str, ...],
+    encoding: str = "UTF8",
+    skip_bytes: int = 0,
+    content_hash: str | None = None,
+    more: Callable[[], psycopg.Connection] | None = None,
+    chunks: int = 1,
+) -> BatchResult:
+    """Load one CSV file as one batch, each line numbered in the stream (``_row_number``:
+    no row sequence, so batches of the same table load side by side).
+
+    With ``more`` (opens another connection) and a file of at least ``2 * MIN_CHUNK_BYTES``,
+    the data lines go as ``chunks`` byte ranges, each on a connection of its own, so the
+    server parses them on as many cores. The batch stays whole: every range's transaction
+    waits until all ranges are copied and checked, commits only when the loader says so,
+    and the ledger row commits last, on ``conn``. A range that fails rolls every range back;
+    rows of a range that committed when the ledger row then did not are deleted, and were
+    never in a build (builds read the batches of ``ops.load_batches``); a loader killed in
+    that instant leaves them to :func:`sweep_unledgered`. When a range's lines are not its
+    records (a quoted line break) :class:`_LinesAreNotRecords` is raised with nothing written.
+
+    ``content_hash``, when known (a name loaded before), skips known content before anything
+    is written; else the file is hashed as it streams and the batch rolled back if it is known.
+    """
+    source = str(path)
+    header_end, ranges = _ranges(path, skip_bytes, chunks if more is not None else 1)
+    digest = hashlib.sha256() if content_hash is None else None
+    statement = sql.SQL("copy {} ({}) from stdin with (format csv, encoding {})").format(
+        table.ident,
+        sql.SQL(", ").join(sql.Identifier(c) for c in ("_row_number", *columns)),
+        sql.Literal(encoding),
+    )
+    helpers: list[_Chunk] = []
+    batch_id: int | None = None
+    known: int | None = None
+    with warehouse_faults(source):
+        if content_hash is not None and (seen := _loaded_batch(conn, family, content_hash)) is not None:
+            return BatchResult(source, seen, 0, 0, skipped=True)
+        try:
+            with conn.transaction():
+                batch_id = conn.execute(
+                    "insert into ops.load_batches (source_family, source_uri, content_hash, rows_received,"
+                    " rows_loaded) values (%s, %s, '', 0, 0) returning batch_id",
+                    (family, source),
+                ).fetchone()[0]
+                settings = (("ttw.batch_id", str(batch_id)), ("ttw.source_file", source))
+                if len(ranges) > 1:
+                    conn.execute("select pg_advisory_lock(hashtext(%s), %s)", (BATCH_LOCK, batch_id))
+                for name, value in settings:
+                    conn.execute("select set_config(%s, %s, true)", (name, value))
+                parts = [_Lines(path, *ranges[0], encoding, digest)]
+                for begin, end, first in ranges[1:]:
+                    parts.append(_Lines(path, begin, end, first, encoding))
+                    helpers.append(_Chunk(more, statement, settings, parts[-1]))
+                    helpers[-1].start()
+                if digest is not None:
+                    with path.open("rb") as handle:
+                        digest.update(handle.read(header_end))
+                try:
+                    with conn.cursor() as cur:
+                        with cur.copy(statement) as copy:
+                            for block in parts[0]:
+                                copy.write(block)
+                        copied = [cur.rowcount]
+                    copied += [helper.result() for helper in helpers]
+                except psycopg.errors.DataError as exc:
+                    raise CopyDataError(f"{source}: {_copy_error(exc)}") from None
+                if copied != [part.lines for part in parts]:
+                    raise _LinesAreNotRecords(source)
+                if digest is not None:  # the other ranges, in file order
+                    _hash_range(path, digest, ranges[1][0] if len(ranges) > 1 else path.stat().st_size)
+                    content_hash = digest.hexdigest()
+                # one loader at a time records a content hash (batches of a family load side by side)
+                conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"content:{family}",))
+                known = _loaded_batch(conn, family, content_hash)
+                if known is not None:
+                    raise psycopg.Rollback  # leaves the transaction, undoing the batch
+                received = sum(copied)
+                conn.execute(
+                    "update ops.load_batches set content_hash = %s, rows_received = %s, rows_loaded = %s"
+                    " where batch_id = %s",
+                    (content_hash, received, received, batch_id),
+                )
+                for helper in helpers:
+                    helper.commit()
+        except BaseException:
+            _undo_ranges(conn, table, batch_id, helpers, more)
+            raise
+        finally:
+            if len(ranges) > 1 and batch_id is not None and not conn.closed:
+                conn.execute("select pg_advisory_unlock(hashtext(%s), %s)", (BATCH_LOCK, batch_id))
+        if known is not None:
+            _undo_ranges(conn, table, batch_id, helpers, more)
+            return BatchResult(source, known, 0, 0, skipped=True)
+    return BatchResult(source, batch_id, received, received, skipped=False)
+
+
+def _hash_range(path: Path, digest, end: int) -> None:
+    """Feed the file's bytes from ``end`` on (the ranges streamed on other connections)."""
+    with path.open("rb") as handle:
+        handle.seek(end)
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+
+
+def _undo_ranges(conn, table: RawTable, batch_id: int | None, helpers: list[_Chunk], more) -> None:
+    """Roll back the ranges not committed; delete the rows of those that were."""
+    for helper in helpers:
+        if helper.is_alive():
+            helper.abandon()
+    if batch_id is None or not any(helper.committed for helper in helpers):
+        return
+    statement = sql.SQL("delete from {} where _batch_id = %s").format(table.ident)
+    try:
+        if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.execute(statement, (batch_id,))
+        else:
+            with more() as cleaner:
+                cleaner.execute(statement, (batch_id,))
+    except (psycopg.Error, TTWError):
+        pass  # the warehouse is gone: sweep_unledgered deletes them on the next load
+
+
+def sweep_unledgered(conn: psycopg.Connection, table: RawTable) -> int:
+    """Delete rows of ``table`` whose batch has no ledger row and no loader holding it: a
+    range of a chunked load that committed while its loader was killed (see
+    :func:`copy_numbered`). Such rows were never read by a build. The rows deleted."""
+    ids = conn.execute(
+        sql.SQL(
+            """
+            with recursive ids as (
+                (select _batch_id as id from {t} order by _batch_id limit 1)
+                union all
+                select (select _batch_id from {t} where _batch_id > ids.id order by _batch_id limit 1)
+                from ids where ids.id is not null
+            )
+            select id from ids
+            where id is not null and not exists (select from ops.load_batches where batch_id = ids.id)
+            """
+        ).format(t=table.ident)
+    ).fetchall()
+    deleted = 0
+    for (batch_id,) in ids:
+        if not conn.execute("select pg_try_advisory_lock(hashtext(%s), %s)", (BATCH_LOCK, batch_id)).fetchone()[0]:
+            continue  # a loader is at it
+        try:
+            with conn.transaction():
+                if conn.execute("select from ops.load_batches where batch_id = %s", (batch_id,)).fetchone() is None:
+                    deleted += conn.execute(
+                        sql.SQL("delete from {} where _batch_id = %s").format(table.ident), (batch_id,)
+                    ).rowcount
+        finally:
+            conn.execute("select pg_advisory_unlock(hashtext(%s), %s)", (BATCH_LOCK, batch_id))
+    return deleted
 
 
 _LINE_END = re.compile(rb"[\r\n]")

@@ -19,7 +19,24 @@ from rich.table import Table
 
 from ttw.dbt_docs import docs_app
 from ttw.errors import TTWError
-from ttw.settings import disable_telemetry, get_settings
+
+# Heavy packages (pandas, openpyxl, great_expectations, airflow, dbt, psycopg, pydantic's
+# settings) are imported inside the commands that use them, so `ttw ... --help` and a
+# command's start do not pay for them (`python -X importtime -m ttw.cli --help`).
+
+
+def get_settings():
+    """The project settings (:func:`ttw.settings.get_settings`), imported when first asked for."""
+    from ttw.settings import get_settings as settings
+
+    return settings()
+
+
+def disable_telemetry() -> None:
+    from ttw.settings import disable_telemetry as disable
+
+    disable()
+
 
 app = typer.Typer(
     help="Tech Transfer Warehouse: contract registry, platform exports and center reports into PostgreSQL, "
@@ -327,12 +344,18 @@ def bench_load_cmd(
     file: Annotated[Path | None, typer.Option(help="Use this UTF-8 contracts CSV instead of generating one.")] = None,
     skip_to_sql: Annotated[bool, typer.Option("--skip-to-sql", help="Leave pandas.to_sql out (slow).")] = False,
     skip_xlsx: Annotated[bool, typer.Option("--skip-xlsx", help="Leave the xlsx export of the rows out.")] = False,
+    registry_scale: Annotated[
+        float | None,
+        typer.Option(help="Also the whole registry of a generated dataset of this scale (every monthly CSV)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the --registry-scale dataset.")] = 42,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
-    """A contracts CSV through `ttw ingest contracts` beside psql \\copy and pandas.to_sql (same table);
-    the same rows as xlsx, read by python-calamine and by the previous openpyxl reader."""
+    """A contracts CSV through `ttw ingest contracts` beside psql \\copy into a bare table of its
+    columns, psql \\copy into raw.registry_contracts and pandas.to_sql; the same rows as xlsx, read
+    by python-calamine and by the previous openpyxl reader; with --registry-scale, a whole registry."""
 
-    from ttw.bench.load import XLSX_METHODS, make_contracts_csv, run
+    from ttw.bench.load import TARGET_VS_BARE, XLSX_METHODS, make_contracts_csv, run, run_registry
     from ttw.warehouse import ensure_warehouse
 
     settings = get_settings()
@@ -343,7 +366,8 @@ def bench_load_cmd(
             file.parent.mkdir(parents=True, exist_ok=True)
             out.print(f"writing {rows} rows to {file} ...")
             make_contracts_csv(file, rows)
-    methods = ("ttw", "psql \\copy") if skip_to_sql else ("ttw", "psql \\copy", "pandas.to_sql")
+    methods = ("ttw", "psql \\copy, bare table", "psql \\copy")
+    methods += () if skip_to_sql else ("pandas.to_sql",)
     methods += () if skip_xlsx else XLSX_METHODS
     figures = run(target, file, runs, methods)
     table = Table(
@@ -362,6 +386,63 @@ def bench_load_cmd(
     out.print(table)
     for name, ratio in figures["ratios"].items():
         out.print(f"{name}: {ratio}", soft_wrap=True)
+    bare = figures["ratios"].get("ttw_rate_vs_psql_copy_bare_table")
+    if bare is not None:
+        _print_target("one file: ttw ÷ psql \\copy into a bare table", bare, TARGET_VS_BARE)
+    if registry_scale is not None:
+        whole = run_registry(target, bench_dataset(settings, registry_scale, seed), runs)
+        figures["registry"] = whole
+        table = Table(title=f"whole registry, scale {registry_scale:g}: {whole['files']} files, {whole['rows']:,} rows")
+        for column in ("method", "median s", "rows/s", "runs (s)"):
+            table.add_column(column, justify="left" if column == "method" else "right")
+        for method, result in whole["methods"].items():
+            table.add_row(
+                method,
+                str(result["median_seconds"]),
+                f"{result['rows_per_s']:,}",
+                " ".join(str(x) for x in result["seconds"]),
+            )
+        out.print(table)
+        _print_target("whole registry: ttw ÷ psql \\copy one file after another", whole["ratio"], TARGET_VS_BARE)
+    out.print(f"load average {os.getloadavg()[0]:.1f} at the end (the figures compare runs that alternated)")
+    _write_json(json_path, figures)
+
+
+def _print_target(what: str, ratio: float, target: float) -> None:
+    verdict = "met" if ratio >= target else "not met"
+    out.print(f"{what}: {ratio} (target {target:g}: {verdict})", soft_wrap=True)
+
+
+@bench_app.command("reports")
+def bench_reports_cmd(
+    scale: Annotated[float, typer.Option(help="Scale of the generated dataset whose workbooks are read.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the generated dataset.")] = 42,
+    runs: Annotated[int, typer.Option(help="Runs per method (alternating); medians are reported.")] = 3,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
+) -> None:
+    """Report workbooks through `ttw ingest reports` against openpyxl only opening and reading them."""
+    from ttw.bench.reports import run
+    from ttw.warehouse import ensure_warehouse
+
+    settings = get_settings()
+    figures = run(ensure_warehouse(settings), bench_dataset(settings, scale, seed), runs)
+    table = Table(
+        title=f"ttw bench reports --scale {scale:g}: {figures['workbooks']:,} workbooks, {figures['rows']:,} rows"
+    )
+    for column in ("method", "median s", "workbooks/s", "runs (s)"):
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for method, result in figures["methods"].items():
+        table.add_row(
+            method,
+            str(result["median_seconds"]),
+            f"{result['workbooks_per_s']:,}",
+            " ".join(str(x) for x in result["seconds"]),
+        )
+    out.print(table)
+    _print_target(
+        "ttw ingest ÷ openpyxl open + read", figures["ratios"]["ttw_ingest_rate_vs_openpyxl_read"], figures["target"]
+    )
+    out.print(f"load average {figures['load_average']}")
     _write_json(json_path, figures)
 
 
@@ -1104,15 +1185,16 @@ def bi_cmd(
 
 
 def main() -> None:
-    import psycopg
-
     disable_telemetry()
     try:
         app()
     except TTWError as exc:
         labelled(err, "[red]error:[/red]", str(exc))
         sys.exit(1)
-    except psycopg.Error as exc:
+    except Exception as exc:
+        psycopg = sys.modules.get("psycopg")  # not imported: the error is not a database's
+        if psycopg is None or not isinstance(exc, psycopg.Error):
+            raise
         # a database refusal (permissions, lost connection) is the user's to act on: one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         labelled(err, "[red]database error:[/red]", first)

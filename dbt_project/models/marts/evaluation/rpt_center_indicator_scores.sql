@@ -204,6 +204,8 @@ final as (
         methods.label_zh as normalization_zh,
         methods.label_en as normalization_en,
         scored.direction,
+        directions.label_zh as direction_zh,
+        directions.label_en as direction_en,
         scored.benchmark_percentile::numeric(4, 3) as benchmark_percentile,
         scored.target_value::numeric(18, 4) as target_value,
         round(scored.benchmark_value::numeric, 4)::numeric(18, 4) as benchmark_value,
@@ -220,6 +222,8 @@ final as (
         on methods.kind = 'normalization' and scored.normalization = methods.code
     left join labels as units
         on units.kind = 'unit' and scored.unit = units.code
+    left join labels as directions
+        on directions.kind = 'direction' and scored.direction = directions.code
     left join {{ ref('report_indicators') }} as required_names
         on scored.requires_indicator = required_names.indicator_code
 

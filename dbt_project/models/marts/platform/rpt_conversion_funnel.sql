@@ -148,6 +148,8 @@ final as (
 
     select
         totals.*,
+        platforms.platform_name as platform_zh,
+        platforms.platform_name_en as platform_en,
         totals.funnel_year < complete_years.first_incomplete_year
         and coalesce(registry_years.is_complete_year, false) as is_complete_year,
         -- matches per demand posted, registered contracts per match; achievements and
@@ -166,6 +168,8 @@ final as (
         end as conversion_from_previous_pct
     from totals
     cross join complete_years
+    inner join platforms
+        on totals.platform = platforms.platform
     left join registry_years
         on totals.funnel_year = registry_years.calendar_year
 

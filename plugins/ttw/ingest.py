@@ -484,15 +484,19 @@ def ingest_contracts(
     CSV goes as that many chunks of one batch (:func:`ttw.load.copy_numbered`)."""
     found = scan_deliveries(paths, registry.PATTERNS, settle=settle, only=only)
     report = IngestReport.of(found)
+    # files side by side only when asked: batch ids then follow the order loads start, not
+    # file order, and the build takes a contract's latest version by batch id; by default
+    # files load in name order, each large one as chunks on one connection per core
+    side_by_side = workers is not None and workers > 1
     workers = max(1, workers or load_workers())
     # autocommit: each file's batch transaction is a real commit (see load.copy_csv_file)
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, REGISTRY_CONTRACTS)
         load.sweep_unledgered(conn, REGISTRY_CONTRACTS)
-        if workers > 1 and len(found.files) > 1:
+        if side_by_side and len(found.files) > 1:
             _load_side_by_side(target, report, workers)
-        else:  # one file: a large one goes as chunks on ``workers`` connections
+        else:  # one file after another: a large one goes as chunks on ``workers`` connections
             _load_each(
                 conn,
                 report,

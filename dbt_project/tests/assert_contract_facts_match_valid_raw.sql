@@ -1,12 +1,20 @@
 -- The contract fact equals the registry as delivered, worked out again straight from raw:
 -- every raw row that ops.rejects does not hold, newest export month first (then the later
 -- load, then the later row), one per registration number. Count and amounts must agree.
+-- On a --changed build (new_batches_only, macros/tests/new_batch_scope.sql): for the
+-- contracts a new batch carries, every version of them, old or new; the rest of the fact
+-- was checked by the last whole build and the incremental fact rewrites only these.
+{%- set scoped = new_batches_only() %}
+{%- set carried -%}
+    select btrim(new_rows.registration_no) from {{ source('registry', 'registry_contracts') }} as new_rows
+    where new_rows._batch_id in {{ new_batches_relation() }}
+{%- endset %}
 with
 
 raw_contracts as (
 
     select * from {{ source('registry', 'registry_contracts') }}
-    where {{ in_build('_batch_id') }}
+    where {{ in_build('_batch_id') }}{% if scoped %} and btrim(registration_no) in ({{ carried }}){% endif %}
 
 ),
 
@@ -68,6 +76,9 @@ facts as (
         coalesce(sum(contract_amount), 0) as contract_amount,
         coalesce(sum(tech_transaction_amount), 0) as tech_transaction_amount
     from {{ ref('fct_tech_contracts') }}
+    {%- if scoped %}
+        where registration_no in ({{ carried }})
+    {%- endif %}
 
 )
 

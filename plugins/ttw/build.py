@@ -128,6 +128,10 @@ def build(
     ``changed``: only what lies downstream of the sources that gained rows since the last
     whole build (dbt's ``source:NAME+``), when that build was of the same project; every
     node otherwise. With nothing new, dbt does not run and :data:`NOTHING_CHANGED` is returned.
+    Such a build sets the dbt var ``scope_to_new_batches``: the tests of the models that
+    opt in read only the rows of the batches new since the last whole build that passed,
+    and the center evaluation is rebuilt for the years those batches touch
+    (``macros/tests/new_batch_scope.sql``, ``fct_center_indicators``).
     A ``select`` that matches no node fails. ``build_id`` names the build in ``ops.dbt_results``
     (the DAG passes its run id, then audits and publishes that build only).
     """
@@ -169,11 +173,17 @@ def _build(
         # in between would be in neither: seen as built, never built by a --changed build.
         rows, checksum = source_rows(target), project_checksum(settings)
     fix_build_batches(target)
+    scoped = False
     if whole and changed and not full_refresh:
         select = grown_sources(settings, target, rows, checksum)
         if select == []:
             return NOTHING_CHANGED
+        scoped = select is not None and fix_scope_batches(target)
     args = ["build"]
+    if scoped:
+        # tests of the models that opt in read only what the new batches added (see
+        # macros/tests/new_batch_scope.sql); every older row passed the last whole build
+        args += ["--vars", '{"scope_to_new_batches": true}']
     if full_refresh:
         args.append("--full-refresh")
     if select:
@@ -304,10 +314,33 @@ def grown_sources(settings: Settings, target: Target, rows: dict[str, int], chec
     )
 
 
+def fix_scope_batches(target: Target) -> bool:
+    """Fix in ``ops.build_scope_batches`` the batches of this build that the last whole build
+    which passed did not read (``ops.built_batches``): the rows a ``--changed`` build's
+    scoped tests read. False, and nothing scoped, without a record of that build."""
+    from ttw.warehouse import connect
+
+    with connect(target) as conn, conn.transaction():
+        if conn.execute("select to_regclass('ops.built_batches')").fetchone()[0] is None:
+            return False
+        conn.execute("create table if not exists ops.build_scope_batches (batch_id bigint primary key)")
+        conn.execute("delete from ops.build_scope_batches")
+        conn.execute(
+            "insert into ops.build_scope_batches select batch_id from ops.build_batches"
+            " except select batch_id from ops.built_batches"
+        )
+    return True
+
+
 def _record_sources(target: Target, rows: dict[str, int], checksum: str) -> None:
     from ttw.warehouse import connect
 
     with connect(target) as conn, conn.transaction():
+        # the batches this whole build read and tested: a later --changed build scopes its
+        # tests to the batches beyond them (fix_scope_batches)
+        conn.execute("create table if not exists ops.built_batches (batch_id bigint primary key)")
+        conn.execute("delete from ops.built_batches")
+        conn.execute("insert into ops.built_batches select batch_id from ops.build_batches")
         conn.execute("delete from ops.build_sources")
         with conn.cursor() as cursor:
             cursor.executemany(

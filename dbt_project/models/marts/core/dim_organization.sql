@@ -3,8 +3,9 @@
     went by. Sources that disagree are resolved by recency: each day keeps one name (the
     best-ranked source's), and a version starts on the first day a different name is seen
     and ends where the next one starts.
-    Incremental: observations are append-only, so an organization whose observation
-    count differs from the one its current version recorded (or that is new) has new
+    Incremental: observations are append-only and carry their load batch, so an
+    organization named in a batch this model has not processed (unseen_batches; found
+    through the observations' batch index, without counting all of them) has new
     observations; its versions are computed again from all of them and replace the old. -#}
 {{
     config(
@@ -12,6 +13,7 @@
         unique_key='credit_code',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        post_hook="{{ record_batches() }}",
     )
 }}
 
@@ -26,19 +28,9 @@ all_observations as (
 {% if is_incremental() %}
     changed as (
 
-        select counted.credit_code
-        from (
-            select
-                credit_code,
-                count(*) as observation_count
-            from all_observations
-            group by credit_code
-        ) as counted
-        left join {{ this }} as known
-            on
-                counted.credit_code = known.credit_code
-                and known.is_current
-        where known.observation_count is distinct from counted.observation_count
+        select distinct named.credit_code
+        from all_observations as named
+        where {{ unseen_batches('named.batch_id') }}
 
     ),
 

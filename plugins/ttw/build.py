@@ -266,7 +266,9 @@ def project_checksum(settings: Settings) -> str:
 
 
 def source_rows(target: Target) -> dict[str, int]:
-    """Rows in every raw table and in ops.load_rejects: dbt's sources, all append-only."""
+    """Rows in every raw table, ops.load_rejects and ops.load_batches: dbt's sources, all
+    append-only. The ledger counts too: the complete-period flags (int_meta__registry_months,
+    data_freshness and the report tables' is_complete_*) read it, not the raw rows."""
     from psycopg import sql
 
     from ttw.warehouse import connect
@@ -276,7 +278,7 @@ def source_rows(target: Target) -> dict[str, int]:
             (schema, name)
             for schema, name in conn.execute(
                 "select schemaname, tablename from pg_tables where schemaname = 'raw'"
-                " or (schemaname = 'ops' and tablename = 'load_rejects') order by 1, 2"
+                " or (schemaname = 'ops' and tablename in ('load_rejects', 'load_batches')) order by 1, 2"
             )
         ]
         return {

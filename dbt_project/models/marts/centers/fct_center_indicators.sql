@@ -1,12 +1,64 @@
 {#- Center × year × indicator for every year a center was in the system: the value its
     annual report gives and, where the registry can check it, the value the registry
     verifies (contracts the host organization sold that year; local = the buyer is in
-    Qingdao). A center-year without a report has a row per indicator with no reported value. -#}
+    Qingdao). A center-year without a report has a row per indicator with no reported value.
+    Incremental on a `ttw build --changed` run (the var scope_to_new_batches): the
+    evaluation years whose inputs the new batches changed are rebuilt whole and the other
+    years kept. A registry batch changes the registration years of every version of the
+    contracts it carries (a correction may move a contract to another year, or cancel it);
+    a batch of any other source (roster, reports) rebuilds every year. Every other build
+    rebuilds the table from scratch, as a plain table would be. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='evaluation_year',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        full_refresh=(none if var('scope_to_new_batches', false) else true),
+        post_hook="{{ record_batches() }}",
+    )
+}}
+-- depends_on: {{ ref('stg_registry__contracts') }}
+
 with
 
+{% if is_incremental() -%}
+    registry_versions as (
+
+        select * from {{ ref('stg_registry__contracts') }}
+
+    ),
+
+    -- the years a new batch changes: all of them when it is not the registry's, else the
+    -- registration years of every version of the contracts it carries
+    touched_years as (
+
+        select distinct extract(year from versions.registered_on)::int as evaluation_year
+        from registry_versions as versions
+        where
+            versions.registration_no in (
+                select carried.registration_no from registry_versions as carried
+                where {{ unseen_batches('carried.batch_id') }}
+            )
+        union
+        select all_years.evaluation_year
+        from {{ ref('int_centers__center_years') }} as all_years
+        where exists (
+            select 1 from ops.load_batches as batches
+            where
+                batches.source_family <> 'registry_contracts'
+                and {{ unseen_batches('batches.batch_id') }}
+        )
+
+    ),
+
+{% endif -%}
 center_years as (
 
     select * from {{ ref('int_centers__center_years') }}
+    {%- if is_incremental() %}
+        where evaluation_year in (select touched_years.evaluation_year from touched_years)
+    {%- endif %}
 
 ),
 
@@ -25,6 +77,11 @@ indicators as (
 contracts as (
 
     select * from {{ ref('fct_tech_contracts') }}
+    {%- if is_incremental() %}
+        where
+            registered_on >= make_date((select min(touched_years.evaluation_year) from touched_years), 1, 1)
+            and extract(year from registered_on)::int in (select touched_years.evaluation_year from touched_years)
+    {%- endif %}
 
 ),
 

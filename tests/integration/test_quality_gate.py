@@ -22,25 +22,26 @@ def test_a_broken_mart_fails_the_audit_and_leaves_marts_untouched(clean_target, 
     publish(settings, clean_target)
     before = table_checksums(clean_target, "marts")
 
-    with connect(clean_target) as conn:  # the build goes wrong: a duplicated center-year and a PII column
+    # the build goes wrong: a grade the scheme does not have (the primary key keeps a
+    # duplicated center-year out of the table itself) and a PII column
+    with connect(clean_target) as conn:
         conn.execute(
-            "insert into marts_build.rpt_center_performance"
-            " select * from marts_build.rpt_center_performance order by center_code limit 1"
+            "update marts_build.rpt_center_performance set grade = '待定'"
+            " where (center_code, evaluation_year) in"
+            " (select center_code, evaluation_year from marts_build.rpt_center_performance order by 1, 2 limit 1)"
         )
         conn.execute("alter table marts_build.fct_tech_contracts add column contact_phone text")
         conn.commit()
     result = audit(settings, clean_target)
     assert not result.ok
     failed = {(c.suite, c.expectation) for c in result.failed_critical}
-    assert ("publish_rpt_center_performance", "expect_compound_columns_to_be_unique") in failed
+    assert ("publish_rpt_center_performance", "expect_column_values_to_be_in_set") in failed
     assert ("publish_no_pii", "expect_column_max_to_be_between") in failed
 
     with pytest.raises(TTWError) as excinfo:
         publish(settings, clean_target)
     message = str(excinfo.value)
-    assert (
-        "publish_rpt_center_performance: expect_compound_columns_to_be_unique (center_code, evaluation_year)" in message
-    )
+    assert "publish_rpt_center_performance: expect_column_values_to_be_in_set (grade)" in message
     assert "publish_no_pii" in message
     assert "data_docs" in message
     assert table_checksums(clean_target, "marts") == before

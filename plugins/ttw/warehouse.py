@@ -188,22 +188,34 @@ def reset_layers(target: Target) -> None:
     ensure_schemas(target)
 
 
+# the stamps of the build that made a row (marts.data_freshness): two builds of the same
+# data differ in them and nowhere else
+BUILD_STAMP_COLUMNS = ("build_id", "built_at", "published_at")
+
+
 def table_checksums(target: Target, schema: str) -> dict[str, str]:
-    """Table -> md5 of its rows in a fixed order: equal checksums mean equal contents."""
+    """Table -> md5 of its rows in a fixed order: equal checksums mean equal contents. The
+    build's own stamps (:data:`BUILD_STAMP_COLUMNS`) are left out, so the same data built
+    twice, or built and then published, compares equal."""
     with connect(target) as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "select table_name from information_schema.tables"
-                " where table_schema = %s and table_type = 'BASE TABLE' order by table_name",
-                (schema,),
-            ).fetchall()
-        ]
-        digest = sql.SQL("select md5(coalesce(string_agg(t::text, E'\\n' order by t::text), '')) from {}.{} as t")
-        return {
-            table: conn.execute(digest.format(sql.Identifier(schema), sql.Identifier(table))).fetchone()[0]
-            for table in tables
-        }
+        columns: dict[str, list[str]] = {}
+        for table, column in conn.execute(
+            "select c.table_name, c.column_name from information_schema.columns as c"
+            " join information_schema.tables as t using (table_schema, table_name)"
+            " where c.table_schema = %s and t.table_type = 'BASE TABLE' order by c.table_name, c.ordinal_position",
+            (schema,),
+        ).fetchall():
+            columns.setdefault(table, [])
+            if column not in BUILD_STAMP_COLUMNS:
+                columns[table].append(column)
+        checksums = {}
+        for table, kept in columns.items():
+            row = sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier("t", c) for c in kept))
+            digest = sql.SQL("select md5(coalesce(string_agg({0}, E'\\n' order by {0}), '')) from {1}.{2} as t")
+            checksums[table] = conn.execute(
+                digest.format(row, sql.Identifier(schema), sql.Identifier(table))
+            ).fetchone()[0]
+        return checksums
 
 
 def layer_counts(target: Target) -> list[tuple[str, str, int]]:

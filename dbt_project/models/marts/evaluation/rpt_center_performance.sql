@@ -73,24 +73,6 @@ verification_gaps as (
 
 ),
 
--- decisions that take a center out of the system: the annual 建议撤销 and the
--- comprehensive 不予纳入
-removals as (
-
-    select
-        center_code,
-        evaluation_year as decided_in
-    from annual
-    where not stays_in_system
-    union all
-    select
-        center_code,
-        evaluation_year
-    from comprehensive
-    where not stays_in_system
-
-),
-
 combined as (
 
     select
@@ -126,12 +108,9 @@ combined as (
         annual.annual_outcome_en,
         annual.stays_in_system,
         coalesce(verification_gaps.gap_count, 0) as verification_gap_count,
-        (
-            select max(removals.decided_in) from removals
-            where
-                removals.center_code = center_years.center_code
-                and removals.decided_in < center_years.evaluation_year
-        ) as removed_in_year
+        -- a decision that takes the center out of the system: the annual 建议撤销 or, at the
+        -- end of its build period, the comprehensive 不予纳入 (both fall in graded years)
+        not annual.stays_in_system or coalesce(not comprehensive.stays_in_system, false) as is_removal_decision
     from center_years
     inner join annual
         on
@@ -141,12 +120,30 @@ combined as (
         on
             center_years.center_code = verification_gaps.center_code
             and center_years.evaluation_year = verification_gaps.evaluation_year
+    left join comprehensive
+        on
+            center_years.center_code = comprehensive.center_code
+            and center_years.evaluation_year = comprehensive.evaluation_year
     left join regions
         on center_years.district_code = regions.region_code
     left join labels as industries
         on industries.kind = 'industry' and center_years.industry = industries.code
     left join labels as statuses
         on statuses.kind = 'status' and center_years.status = statuses.code
+
+),
+
+-- the latest removal decision of an earlier graded year, in one pass per center
+with_removals as (
+
+    select
+        combined.*,
+        max(case when combined.is_removal_decision then combined.evaluation_year end) over (
+            partition by combined.center_code
+            order by combined.evaluation_year
+            rows between unbounded preceding and 1 preceding
+        ) as removed_in_year
+    from combined
 
 ),
 
@@ -193,7 +190,7 @@ final as (
         removed_in_year is not null as is_listed_after_removal,
         has_dropped_indicators,
         dropped_indicators
-    from combined
+    from with_removals
 
 )
 

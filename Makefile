@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: help install demo test test-reliability test-scheduler test-bi bi lint format unit integration dags airflow warehouse-stop clean
+.PHONY: help install demo test test-marts test-reliability test-scheduler test-bi bi lint format unit integration dags airflow warehouse-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ format: $(STAMP) ## Apply ruff and sqlfluff fixes
 
 test: lint ## Lint, then every test: unit, integration (embedded Postgres), DAGs (DagBag + dag.test)
 	$(BIN)/pytest
+
+test-marts: $(STAMP) ## The published marts as BI and evaluators read them: catalog, freshness, evaluation rules, deliverables (tests/marts)
+	$(BIN)/pytest tests/marts
 
 test-reliability: $(STAMP) ## Reliability and security suite: faults, hostile input, reruns (tests/reliability)
 	$(BIN)/pytest tests/reliability

@@ -457,7 +457,7 @@ def bench_incremental_cmd(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
     """A full build, then one more month (ingest + `ttw build --changed`) beside a full refresh (scratch database)."""
-    from ttw.bench.incremental import run
+    from ttw.bench.incremental import run, target_ratio
     from ttw.warehouse import ensure_warehouse
 
     settings = get_settings()
@@ -477,9 +477,12 @@ def bench_incremental_cmd(
     )
     table.add_row("ttw build --full-refresh", str(seconds["full_refresh"]), "the same data, rebuilt")
     out.print(table)
+    ratio, target_at_most = figures["ratio_incremental_to_full_refresh"], target_ratio(scale)
+    verdict = "met" if ratio is not None and ratio <= target_at_most else "not met"
     out.print(
-        f"incremental build / full refresh: {figures['ratio_incremental_to_full_refresh']}; "
-        f"with the month's ingest: {figures['ratio_month_to_full_refresh']}"
+        f"incremental build / full refresh: {ratio} (target <= {target_at_most:g} at scale {scale:g}: {verdict}); "
+        f"with the month's ingest: {figures['ratio_month_to_full_refresh']}",
+        soft_wrap=True,
     )
     _write_json(json_path, figures)
 

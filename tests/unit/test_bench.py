@@ -7,6 +7,7 @@ import re
 import time
 from pathlib import Path
 
+from ttw.bench.incremental import target_ratio
 from ttw.bench.pipeline import _cpu_seconds, _memory_in_use, bench_settings, scale_options
 from ttw.bench.query import _percentile, describe, queries
 from ttw.settings import Settings
@@ -51,3 +52,10 @@ def test_percentiles_pick_from_the_sorted_timings():
     assert _percentile(timings, 0.5) == 51.0
     assert _percentile(timings, 0.95) == 95.0
     assert _percentile([7.0], 0.95) == 7.0
+
+
+def test_the_incremental_target_is_that_of_the_scale_measured():
+    assert target_ratio(10) == 0.15
+    assert target_ratio(50) == 0.15  # between the listed scales: the smaller one's, the looser
+    assert target_ratio(100) == target_ratio(250) == 0.10
+    assert target_ratio(1) == 0.15  # below every listed scale: the smallest one's

@@ -32,6 +32,15 @@ from ttw.settings import Settings
 from ttw.warehouse import Target, connect, reset_layers
 
 BENCH_DB = "ttw_bench_build"
+# an incremental month over a full refresh of the same data: at most this share, by scale
+# (at scale 100 a month is a smaller share of the registry than at scale 10)
+TARGET_RATIO = {10.0: 0.15, 100.0: 0.10}
+
+
+def target_ratio(scale: float) -> float:
+    """The target for a dataset of this scale: that of the largest listed scale not above it."""
+    at = max((listed for listed in TARGET_RATIO if listed <= scale), default=min(TARGET_RATIO))
+    return TARGET_RATIO[at]
 
 
 def _row_versions(target: Target) -> dict[str, str]:

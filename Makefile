@@ -17,6 +17,14 @@ export DO_NOT_TRACK := 1
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 export GX_ANALYTICS_ENABLED := False
 
+# The suites spread over worker processes (pytest-xdist), one test file per worker so that a
+# module's fixtures are made once; each worker starts an embedded warehouse of its own on a
+# free port. An external TTW_WAREHOUSE_URL is one database the tests drop and recreate
+# schemas in: there, one process (TEST_WORKERS=0). The scheduler and Superset suites are one
+# file each and stay in one process.
+TEST_WORKERS ?= $(if $(TTW_WAREHOUSE_URL),0,2)
+SPREAD := -n $(TEST_WORKERS) --dist loadfile
+
 .PHONY: help install demo test test-marts test-reliability test-scheduler test-bi bi lint format unit integration dags airflow warehouse-stop clean
 
 help: ## List the targets
@@ -50,13 +58,13 @@ format: $(STAMP) ## Apply ruff and sqlfluff fixes
 	cd dbt_project && ../$(BIN)/sqlfluff fix models tests
 
 test: lint ## Lint, then every test: unit, integration (embedded Postgres), DAGs (DagBag + dag.test)
-	$(BIN)/pytest
+	$(BIN)/pytest $(SPREAD)
 
 test-marts: $(STAMP) ## The published marts as BI and evaluators read them: catalog, freshness, evaluation rules, deliverables (tests/marts)
-	$(BIN)/pytest tests/marts
+	$(BIN)/pytest $(SPREAD) tests/marts
 
 test-reliability: $(STAMP) ## Reliability and security suite: faults, hostile input, reruns (tests/reliability)
-	$(BIN)/pytest tests/reliability
+	$(BIN)/pytest $(SPREAD) tests/reliability
 
 test-scheduler: $(STAMP) ## The DAGs under a real scheduler and API server (tests/scheduler)
 	$(BIN)/pytest tests/scheduler

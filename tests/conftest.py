@@ -48,6 +48,9 @@ def unused_port() -> int:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    if os.environ.get("TTW_WAREHOUSE_URL") and os.environ.get("PYTEST_XDIST_WORKER"):
+        # the workers would drop and recreate each other's schemas in the one database
+        pytest.exit("TTW_WAREHOUSE_URL names one database: run the tests in one process (TEST_WORKERS=0)", 2)
     home = tmp_path_factory.mktemp("ttw-home")
     return Settings(
         home=home,

@@ -10,19 +10,37 @@
     model has not processed yet (ops.model_batches, written by record_batches as the model
     commits). A set difference, not "ids above the newest seen": batch ids are taken
     when a load starts and loads commit in any order, so a batch can commit after a
-    higher one was built. On a full refresh: every batch of the build. -#}
+    higher one was built. On a full refresh: every batch of the build.
+
+    On an incremental run the ids are read as the model compiles, just before it runs
+    (nothing else writes this model's ops.model_batches in between), and written into its
+    SQL as a constant array: PostgreSQL pushes a condition on a constant into the staging
+    views under the model (past their window functions over the batch) and reads only the
+    new batches through the batch index, where "in (select ...)" became a semi-join above
+    the views and read every row of them (int_organizations__observations: 9.4 s → 1.4 s
+    at scale 10). A constant array of nine or more is hashed, so a long catch-up list stays
+    cheap. -#}
 {% macro unseen_batches(batch_column) -%}
     {%- if is_incremental() -%}
-        {{ batch_column }} in (
-            select build_batches.batch_id from ops.build_batches as build_batches
-            where not exists (
-                select 1 from ops.model_batches as seen
-                where seen.model = '{{ this.identifier }}' and seen.batch_id = build_batches.batch_id
-            )
-        )
+        {{ batch_column }} = any({{ _unseen_batch_ids() }})
     {%- else -%}
         {{ in_build(batch_column) }}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro _unseen_batch_ids() -%}
+    {#- is_incremental() is true only while executing; the linter's stand-in for it is
+        always true and has no database: it gets an empty array -#}
+    {%- if not execute -%}
+        {{ return("'{}'::bigint[]") }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select coalesce(array_agg(build_batches.batch_id order by build_batches.batch_id)::text, '{}')"
+        ~ " from ops.build_batches as build_batches where not exists ("
+        ~ " select 1 from ops.model_batches as seen"
+        ~ " where seen.model = '" ~ this.identifier ~ "' and seen.batch_id = build_batches.batch_id)"
+    ) -%}
+    '{{ found.columns[0].values()[0] }}'::bigint[]
 {%- endmacro %}
 
 {#- Post-hook of an incremental model: it has processed every batch of this build (in the

@@ -36,6 +36,7 @@ from psycopg import sql
 from ttw.extract import registry
 from ttw.extract.registry import COLUMNS, cell_text, map_header
 from ttw.ingest import ensure_raw_tables, ingest_contracts
+from ttw.pipeline import registry_months
 from ttw.warehouse import Target, connect, ensure_schemas, psql_path
 
 BENCH_DB = "ttw_bench"
@@ -176,8 +177,14 @@ def run_psql(target: Target, path: Path) -> float:
 
 
 def run_psql_bare(target: Target, path: Path) -> float:
-    """``psql \\copy`` of the file into a bare table of its 22 text columns: no defaults, no index."""
-    command = f"\\copy {BARE_TABLE} ({', '.join(COLUMNS)}) from '{path}' with (format csv, header true)"
+    """``psql \\copy`` of the file into a bare table of its 22 text columns: no defaults, no
+    index; in the file's encoding (the server converts a GB18030 export, as for the loader)."""
+    with path.open("rb") as head:
+        encoding = (registry.detect_encoding(head.read(1 << 16)) or ("UTF8", 0))[0]
+    command = (
+        f"\\copy {BARE_TABLE} ({', '.join(COLUMNS)}) from '{path}'"
+        f" with (format csv, header true, encoding '{encoding}')"
+    )
     env = {**os.environ, **target.libpq_env()}
     started = time.perf_counter()
     subprocess.run([str(psql_path()), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", command], env=env, check=True)
@@ -272,9 +279,9 @@ def run_registry(target: Target, dataset: Path, runs: int = 2) -> dict:
     one after another into the bare table; alternating, ``runs`` times each. Workbook exports
     are left out of both (psql cannot read them)."""
     scratch = bench_target(target)
-    files = sorted((dataset / "contracts").glob("contracts_*.csv"))
+    files = [path for month in registry_months(dataset).values() for path in month if path.suffix == ".csv"]
     if not files:
-        raise SystemExit(f"no contracts_*.csv under {dataset / 'contracts'}")
+        raise SystemExit(f"no registry CSV exports under {dataset / 'registry'}")
     rows = 0
     seconds: dict[str, list[float]] = {"ttw ingest contracts": [], "psql \\copy, bare table, one after another": []}
     for _ in range(runs):

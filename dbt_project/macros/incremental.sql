@@ -19,7 +19,8 @@
     new batches through the batch index, where "in (select ...)" became a semi-join above
     the views and read every row of them (int_organizations__observations: 9.4 s → 1.4 s
     at scale 10). A constant array of nine or more is hashed, so a long catch-up list stays
-    cheap. -#}
+    cheap (all 40,119 batch ids of scale 10 against its 627,843 checked contracts: 0.43 s
+    by a sequential scan). -#}
 {% macro unseen_batches(batch_column) -%}
     {%- if is_incremental() -%}
         {{ batch_column }} = any({{ _unseen_batch_ids() }})

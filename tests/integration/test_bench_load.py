@@ -3,12 +3,11 @@ refuses a method that does not), so its ratios compare like with like."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 from ttw.bench.load import make_contracts_csv, run, run_registry
 from ttw.extract.registry import detect_encoding
+from ttw.load import _csv_records
 
 
 def test_every_load_method_of_the_benchmark_loads_every_row(target, tmp_path):
@@ -29,8 +28,7 @@ def test_the_whole_registry_benchmark_loads_every_csv_export_of_a_generated_data
 
 
 def _records(path: Path) -> int:
-    """The data records of a CSV export, read in its encoding (UTF-8 or GB18030)."""
-    data = path.read_bytes()
-    encoding, bom = detect_encoding(data[: 1 << 16]) or ("UTF8", 0)
-    text = data[bom:].decode("gb18030" if encoding == "GB18030" else "utf-8", errors="replace")
-    return sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) - 1
+    """The data records of a CSV export, parsed whole in its encoding (UTF-8 or GB18030)."""
+    with path.open("rb") as head:
+        encoding, bom = detect_encoding(head.read(1 << 16)) or ("UTF8", 0)
+    return _csv_records(path, encoding, bom)

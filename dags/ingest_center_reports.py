@@ -45,8 +45,8 @@ def ingest_center_reports():
         """Rosters, then report workbooks; bad files are reported downstream."""
         from ttw.dagkit import earlier_tries_batches, ingest_outcome, landing_folder
         from ttw.ingest import ingest_centers, ingest_reports
-        from ttw.pipeline import in_period
         from ttw.settings import get_settings
+        from ttw.sources import families_of, in_period
         from ttw.warehouse import target_from_airflow
 
         params = params or {}
@@ -58,7 +58,7 @@ def ingest_center_reports():
             "centers": ingest_centers(target, [landing / "centers"], settle=settle, only=in_period("centers", year)),
             "reports": ingest_reports(target, [landing / "reports"], settle=settle, only=in_period("reports", year)),
         }
-        earlier = earlier_tries_batches(target, ("center_roster", "center_reports"))
+        earlier = earlier_tries_batches(target, families_of("ingest_center_reports"))
         return ingest_outcome(reports, str(landing), earlier=earlier)
 
     @task

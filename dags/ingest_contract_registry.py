@@ -44,8 +44,8 @@ def ingest_contract_registry():
         """Load the exports in the landing folder; bad files are reported downstream."""
         from ttw.dagkit import earlier_tries_batches, ingest_outcome, landing_folder
         from ttw.ingest import ingest_contracts
-        from ttw.pipeline import in_period
         from ttw.settings import get_settings
+        from ttw.sources import families_of, in_period
         from ttw.warehouse import target_from_airflow
 
         params = params or {}
@@ -58,7 +58,7 @@ def ingest_contract_registry():
             settle=settings.settle_seconds,
             only=in_period("contracts", params.get("month")),
         )
-        earlier = earlier_tries_batches(target, ("registry_contracts",))
+        earlier = earlier_tries_batches(target, families_of("ingest_contract_registry"))
         return ingest_outcome({"contracts": report}, str(landing), earlier=earlier)
 
     @task

@@ -41,19 +41,13 @@ def retract_batch():
         """Retract the batch; emit its family's raw asset, which schedules the rebuild."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from ttw.assets import RAW_CENTER_REPORTS, RAW_PLATFORM_RECORDS, RAW_REGISTRY_CONTRACTS
+        from ttw.assets import raw_asset
         from ttw.batches import operator
         from ttw.batches import retract as retract_one
         from ttw.errors import Refusal
         from ttw.settings import get_settings
         from ttw.warehouse import target_from_airflow
 
-        raw_asset = {
-            "registry_contracts": RAW_REGISTRY_CONTRACTS,
-            "center_roster": RAW_CENTER_REPORTS,
-            "center_reports": RAW_CENTER_REPORTS,
-            "platform_records": RAW_PLATFORM_RECORDS,
-        }
         params = params or {}
         settings = get_settings()
         try:
@@ -66,7 +60,7 @@ def retract_batch():
             )
         except Refusal as exc:  # an unknown batch, or one retracted by someone else: a retry says the same
             raise AirflowFailException(str(exc)) from None
-        outlet_events[RETRACTED].add(raw_asset[batch.family], extra={"retracted_batch": batch.batch_id})
+        outlet_events[RETRACTED].add(raw_asset(batch.family), extra={"retracted_batch": batch.batch_id})
         return {"batch_id": batch.batch_id, "family": batch.family, "source": batch.source}
 
     retract()

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import psycopg
 
+from ttw import sources
 from ttw.errors import Refusal, TTWError
 from ttw.warehouse import Target, connect
 
 # family -> what loads it (the CLI's and the DAG's vocabulary)
-FAMILIES = ("registry_contracts", "center_roster", "center_reports", "platform_records")
+FAMILIES = tuple(sources.BY_NAME)
 
 _COLUMNS = (
     "batch_id, source_family, source_uri, content_hash, rows_received, rows_loaded, rows_rejected,"

@@ -145,11 +145,12 @@ def build(
 def ensure_sources(target: Target) -> None:
     """dbt's sources exist even before a family's first delivery. Their DDL runs only when
     one is missing: it would otherwise wait for every load in progress to commit."""
-    from ttw.ingest import CENTER_ROSTER, REGISTRY_CONTRACTS, REPORT_TABLES, ensure_raw_tables
+    from ttw.ingest import ensure_raw_tables
+    from ttw.sources import FILE_TABLES
     from ttw.warehouse import connect
 
     names = ["ops.load_batches", "ops.load_rejects", "ops.marts_build_state", "ops.publishes", "raw.platform_records"]
-    names += [table.qualified for table in (REGISTRY_CONTRACTS, CENTER_ROSTER, *REPORT_TABLES)]
+    names += [table.qualified for table in FILE_TABLES]
     with connect(target) as conn:
         missing = [name for name in names if conn.execute("select to_regclass(%s)", (name,)).fetchone()[0] is None]
     if missing:

@@ -15,24 +15,18 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-from psycopg import sql
-
-from ttw import load
+from ttw import load, sources
 from ttw.errors import TTWError
 from ttw.extract import platform as platform_api
 from ttw.extract import registry, reports
 from ttw.settings import get_settings
 from ttw.warehouse import Target, connect
 
-REGISTRY_CONTRACTS = load.RawTable("raw", "registry_contracts", registry.COLUMNS)
-CENTER_ROSTER = load.RawTable("raw", "center_roster", reports.ROSTER_COLUMNS)
-REPORT_FIELDS = load.RawTable("raw", "report_fields", ("label", "value", "cell"))
-REPORT_INDICATORS = load.RawTable("raw", "report_indicators", ("indicator", "unit", "value", "cell"))
-REPORT_ACHIEVEMENTS = load.RawTable(
-    "raw", "report_achievements", ("achievement_name", "achievement_type", "completed", "note", "cell")
-)
-REPORT_PLANS = load.RawTable("raw", "report_plans", ("text", "cell"))
-REPORT_TABLES = (REPORT_FIELDS, REPORT_INDICATORS, REPORT_ACHIEVEMENTS, REPORT_PLANS)
+# the raw tables of the file families, as the source registry declares them
+REGISTRY_CONTRACTS = sources.REGISTRY_CONTRACTS.table
+CENTER_ROSTER = sources.CENTER_ROSTER.table
+REPORT_TABLES = sources.CENTER_REPORTS.tables
+REPORT_FIELDS, REPORT_INDICATORS, REPORT_ACHIEVEMENTS, REPORT_PLANS = REPORT_TABLES
 
 
 # a file NAME.done beside a delivery NAME says the delivery is complete: it is taken at once
@@ -115,7 +109,7 @@ def ingest_platform(
     ]
     if any(run.loaded for run in runs):
         with connect(target, autocommit=True) as conn:
-            load.analyze(conn, [sql.Identifier("raw", "platform_records")])
+            load.analyze(conn, [sources.PLATFORM_RECORDS.table.ident])
     return runs
 
 
@@ -123,7 +117,7 @@ def ensure_raw_tables(target: Target) -> None:
     """Every raw and ops table the loaders write (empty until something lands): dbt reads them all."""
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
-        for table in (REGISTRY_CONTRACTS, CENTER_ROSTER, *REPORT_TABLES):
+        for table in sources.FILE_TABLES:
             load.ensure_raw_table(conn, table)
         platform_api.ensure_platform_tables(conn)
 
@@ -278,7 +272,7 @@ def _load_contract_file(conn, path: Path, more=None, chunks: int = 1) -> load.Ba
             conn,
             REGISTRY_CONTRACTS,
             str(path),
-            family="registry_contracts",
+            family=sources.REGISTRY_CONTRACTS.name,
             columns=(*columns, "_row_number"),
             chunks=load.csv_chunks(numbered()),
             content_hash=load.file_sha256(path),
@@ -289,7 +283,7 @@ def _load_contract_file(conn, path: Path, more=None, chunks: int = 1) -> load.Ba
             ],
         )
     layout = registry.read_csv_layout(path)
-    return _copy_csv(conn, REGISTRY_CONTRACTS, "registry_contracts", layout, more=more, chunks=chunks)
+    return _copy_csv(conn, REGISTRY_CONTRACTS, sources.REGISTRY_CONTRACTS.name, layout, more=more, chunks=chunks)
 
 
 def _copy_csv(
@@ -385,7 +379,7 @@ def _load_side_by_side(target: Target, report: IngestReport, workers: int) -> No
                 _load_each(
                     conn,
                     report,
-                    "registry_contracts",
+                    sources.REGISTRY_CONTRACTS.name,
                     registry.PATTERNS,
                     lambda path: _load_contract_file(conn, path),
                     files=taken(),
@@ -462,12 +456,12 @@ def _move_rejected(path: Path, folder: Path, rule: str, reason: str, note: str =
     return moved
 
 
-ROSTER_PATTERNS = ("centers_*.csv",)
+ROSTER_PATTERNS = sources.CENTER_ROSTER.landing.patterns
 
 
 def _load_roster(conn, path: Path) -> load.BatchResult:
     layout = registry.read_csv_layout(path, known=reports.ROSTER_COLUMNS, required=reports.ROSTER_COLUMNS, labels={})
-    return _copy_csv(conn, CENTER_ROSTER, "center_roster", layout)
+    return _copy_csv(conn, CENTER_ROSTER, sources.CENTER_ROSTER.name, layout)
 
 
 def ingest_contracts(
@@ -500,7 +494,7 @@ def ingest_contracts(
             _load_each(
                 conn,
                 report,
-                "registry_contracts",
+                sources.REGISTRY_CONTRACTS.name,
                 registry.PATTERNS,
                 lambda path: _load_contract_file(
                     conn, path, more=lambda: connect(target, autocommit=True), chunks=workers
@@ -522,7 +516,7 @@ def ingest_centers(
     with connect(target, autocommit=True) as conn:
         load.ensure_ops(conn)
         load.ensure_raw_table(conn, CENTER_ROSTER)
-        _load_each(conn, report, "center_roster", ROSTER_PATTERNS, lambda path: _load_roster(conn, path))
+        _load_each(conn, report, sources.CENTER_ROSTER.name, ROSTER_PATTERNS, lambda path: _load_roster(conn, path))
         if report.rows_loaded and not conn.closed:
             load.analyze(conn, [CENTER_ROSTER.ident])
     return report
@@ -583,12 +577,12 @@ def ingest_reports(
             try:
                 if workbook is None:
                     rule, reason = error
-                    reject_file(conn, report, "center_reports", path, rule, reason)
+                    reject_file(conn, report, sources.CENTER_REPORTS.name, path, rule, reason)
                     continue
                 batch = load.copy_rows_batch(
                     conn,
                     str(path),
-                    family="center_reports",
+                    family=sources.CENTER_REPORTS.name,
                     content_hash=content_hash,
                     parts=[
                         (REPORT_FIELDS, workbook.fields),
@@ -605,7 +599,7 @@ def ingest_reports(
                 report.errors.append(str(exc))
                 break
             except load.CopyDataError as exc:  # a server limit the workbook passes: its own fault
-                reject_file(conn, report, "center_reports", path, "file_rejected", str(exc))
+                reject_file(conn, report, sources.CENTER_REPORTS.name, path, "file_rejected", str(exc))
                 continue
             report.add(batch)
             report.problems.extend(f"{path}: {reason}" for _, reason, _ in workbook.problems)

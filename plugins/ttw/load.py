@@ -50,6 +50,7 @@ import psycopg
 from psycopg import sql
 
 from ttw.errors import TTWError
+from ttw.sources import RawTable
 
 CHUNK = 1 << 20
 # bad records a file may hold and still load record by record: past it, the file is rejected
@@ -255,27 +256,6 @@ class RejectedRow:
     rule: str
     reason: str
     fields: list[str]
-
-
-@dataclass(frozen=True)
-class RawTable:
-    """A raw landing table: the source's canonical columns, all text."""
-
-    schema: str
-    name: str
-    columns: tuple[str, ...]
-
-    @property
-    def ident(self) -> sql.Composed:
-        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(self.name))
-
-    @property
-    def row_sequence(self) -> sql.Composed:
-        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(f"{self.name}__row_seq"))
-
-    @property
-    def qualified(self) -> str:
-        return f"{self.schema}.{self.name}"
 
 
 @dataclass(frozen=True)

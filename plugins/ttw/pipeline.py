@@ -8,23 +8,19 @@ sample server on a loopback port — so the demo, tests and benchmarks share one
 
 from __future__ import annotations
 
-import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ttw.extract import registry, reports
 from ttw.ingest import (
     MARKER,
-    ROSTER_PATTERNS,
     IngestReport,
-    deliveries,
     ingest_centers,
     ingest_contracts,
     ingest_platform,
     ingest_reports,
 )
+from ttw.sources import LANDING, landed_files
 from ttw.warehouse import Target
 
 
@@ -46,36 +42,11 @@ def platform_resources(root: Path) -> dict[str, list[str]]:
     return found
 
 
-# family -> (landing sub-folder, file patterns, how a file's name gives its period)
-LANDING = {
-    "contracts": ("contracts", registry.PATTERNS, re.compile(r"contracts_(\d{6})")),
-    "centers": ("centers", ROSTER_PATTERNS, re.compile(r"centers_(\d{4})")),
-    "reports": ("reports", reports.PATTERNS, re.compile(r"_(\d{4})\.\w+$")),
-}
-
-
-def in_period(family: str, period: str | None) -> Callable[[Path], bool] | None:
-    """Whether a delivery's name is of ``period`` (a month YYYYMM for contracts, a year YYYY
-    for rosters and reports; a year also picks every month of it for contracts); None: any."""
-    if period is None:
-        return None
-    period_of = LANDING[family][2]
-    return lambda path: bool((m := period_of.search(path.name)) and m.group(1).startswith(period))
-
-
-def landed_files(folder: Path, family: str, period: str | None = None) -> list[Path]:
-    """The family's delivery files in a landing folder, only those of ``period`` when given
-    (see :func:`in_period`)."""
-    files = deliveries([folder], *LANDING[family][1])
-    keep = in_period(family, period)
-    return files if keep is None else [f for f in files if keep(f)]
-
-
 def registry_months(root: Path) -> dict[str, list[Path]]:
     """Export month (YYYYMM) -> the dataset's registry files for it, oldest month first."""
     months: dict[str, list[Path]] = {}
     for path in landed_files(root / "registry", "contracts"):
-        if match := LANDING["contracts"][2].search(path.name):
+        if match := LANDING["contracts"].period.search(path.name):
             months.setdefault(match.group(1), []).append(path)
     return dict(sorted(months.items()))
 
@@ -88,7 +59,7 @@ def land_dataset(root: Path, landing: Path) -> dict[str, int]:
     sources = {"contracts": root / "registry", "centers": root / "centers", "reports": root / "reports"}
     copied: dict[str, int] = {}
     for family, source in sources.items():
-        folder = landing / LANDING[family][0]
+        folder = landing / LANDING[family].folder
         folder.mkdir(parents=True, exist_ok=True)
         files = landed_files(source, family)
         for path in files:

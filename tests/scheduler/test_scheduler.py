@@ -17,7 +17,8 @@ from generated import newest_valid_contracts
 
 from ttw.ingest import MARKER
 from ttw.local_airflow import wait_until
-from ttw.pipeline import LANDING, land_dataset, registry_months
+from ttw.pipeline import land_dataset, registry_months
+from ttw.sources import LANDING
 from ttw.warehouse import connect, table_checksums
 
 pytestmark = pytest.mark.scheduler
@@ -52,7 +53,7 @@ def landing(settings, small_dataset, target):
     reset_layers(target)
     shutil.rmtree(settings.landing_dir, ignore_errors=True)
     land_dataset(small_dataset, settings.landing_dir)
-    contracts = settings.landing_dir / LANDING["contracts"][0]
+    contracts = settings.landing_dir / LANDING["contracts"].folder
     held = [path for files in list(registry_months(small_dataset).values())[-HELD_BACK:] for path in files]
     for path in held:
         (contracts / path.name).unlink()
@@ -86,7 +87,7 @@ def test_two_deliveries_close_together_give_one_consistent_published_state(
 ):
     before = len(airflow.runs("build_warehouse"))
     held = list(registry_months(small_dataset).values())[-HELD_BACK:]
-    contracts = landing / LANDING["contracts"][0]
+    contracts = landing / LANDING["contracts"].folder
     for path in held[0]:
         deliver(contracts, path)
     airflow.trigger("ingest_contract_registry")
@@ -117,7 +118,7 @@ def test_two_deliveries_close_together_give_one_consistent_published_state(
 def test_a_broken_file_fails_its_ingest_naming_the_file(airflow, landing, target, sample_contracts):
     lines = sample_contracts.read_text(encoding="utf-8").splitlines()
     lines[0] = lines[0].replace("contract_amount", "contract_sum")  # a header the registry never exports
-    broken = landing / LANDING["contracts"][0] / "contracts_202612.csv"
+    broken = landing / LANDING["contracts"].folder / "contracts_202612.csv"
     broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
     published = table_checksums(target, "marts")
     run_id = airflow.trigger("ingest_contract_registry")
@@ -173,7 +174,7 @@ def before_bad_batch():
 def test_nothing_is_published_from_a_failed_audit(airflow, landing, target, small_dataset, before_bad_batch):
     before_bad_batch["marts"] = table_checksums(target, "marts")
     builds = len(airflow.runs("build_warehouse"))
-    folder = landing / LANDING["contracts"][0]
+    folder = landing / LANDING["contracts"].folder
     bad = folder / "contracts_202611.csv"
     assert zero_amount_export(small_dataset, bad) > 1000
     (folder / f"{bad.name}{MARKER}").touch()

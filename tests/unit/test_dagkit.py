@@ -9,8 +9,8 @@ import pytest
 from ttw.dagkit import failure_summary
 from ttw.errors import TTWError
 from ttw.extract.platform import catalogue, endpoint_from_connection
-from ttw.pipeline import landed_files
 from ttw.settings import PROJECT_ROOT
+from ttw.sources import landed_files
 
 
 def test_a_task_failure_is_one_line_naming_task_run_try_and_cause():

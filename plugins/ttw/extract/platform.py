@@ -49,6 +49,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ttw import sources
 from ttw.errors import TTWError
 from ttw.load import PROBLEMS_SHOWN, ensure_ops, warehouse_faults
 from ttw.warehouse import Target, connect
@@ -63,8 +64,8 @@ FUTURE_TOLERANCE = dt.timedelta(days=1)
 # characters of a rejected record's JSON kept in ops.load_rejects
 REJECT_KEPT = 2_000
 
-RESOURCES = ("achievements", "demands", "challenges", "matches", "financing_needs", "loans")
-FAMILY = "platform_records"
+RESOURCES = sources.RESOURCES  # every platform's, as the source registry declares them
+FAMILY = sources.PLATFORM_RECORDS.name
 
 RAW_DDL = """
 create schema if not exists raw;

@@ -20,50 +20,16 @@ from pathlib import Path
 
 from ttw.errors import TTWError
 from ttw.extract.workbook import NUL_REASON, SUFFIXES, Book, cell_name, check_sheet, open_workbook, sheet_rows
+from ttw.sources import REGISTRY_CONTRACTS
 
-# label (as exported by the registration office) -> canonical column, in export order
-LABELS: dict[str, str] = {
-    "合同登记编号": "registration_no",
-    "项目名称": "project_name",
-    "合同类别": "contract_type",
-    "合同子类": "contract_subtype",
-    "签订日期": "signed_on",
-    "登记日期": "registered_on",
-    "卖方名称": "seller_name",
-    "卖方统一社会信用代码": "seller_credit_code",
-    "卖方性质": "seller_nature_code",
-    "卖方所在地区代码": "seller_region_code",
-    "买方名称": "buyer_name",
-    "买方统一社会信用代码": "buyer_credit_code",
-    "买方性质": "buyer_nature_code",
-    "买方所在地区代码": "buyer_region_code",
-    "买方国别": "buyer_country_code",
-    "合同成交额(元)": "contract_amount",
-    "技术交易额(元)": "tech_transaction_amount",
-    "技术领域": "tech_field",
-    "知识产权类型": "ip_type",
-    "登记状态": "status",
-    "联系人": "contact_name",
-    "联系电话": "contact_phone",
-}
-COLUMNS: tuple[str, ...] = tuple(LABELS.values())
+# the export's columns, their header labels and which are required: the source registry
+_FAMILY = REGISTRY_CONTRACTS
+LABELS: dict[str, str] = _FAMILY.labels  # label (as exported) -> canonical column, in export order
+COLUMNS: tuple[str, ...] = _FAMILY.table.columns
 # columns whose value may never be empty (a foreign buyer has no credit or region code)
-REQUIRED_VALUES: tuple[str, ...] = (
-    "registration_no",
-    "contract_type",
-    "signed_on",
-    "registered_on",
-    "seller_name",
-    "seller_credit_code",
-    "seller_region_code",
-    "buyer_name",
-    "contract_amount",
-    "tech_transaction_amount",
-    "tech_field",
-    "status",
-)
+REQUIRED_VALUES: tuple[str, ...] = _FAMILY.required_values
 # columns a file's header must name: those, and the buyer's region (which may be empty)
-REQUIRED: tuple[str, ...] = (*REQUIRED_VALUES, "buyer_region_code")
+REQUIRED: tuple[str, ...] = _FAMILY.header_required
 
 SNIFF_BYTES = 1 << 20
 # how far into an ASCII-only start a CSV is read to find the line that decides its encoding
@@ -71,7 +37,7 @@ MAX_SNIFF_BYTES = 256 << 20
 WORKBOOK_SUFFIXES = SUFFIXES
 # what a delivery folder is searched for: CSV exports and workbook exports (an .xlsb found
 # is rejected by name, never skipped)
-PATTERNS: tuple[str, ...] = ("contracts_*.csv", *(f"contracts_*{suffix}" for suffix in SUFFIXES))
+PATTERNS: tuple[str, ...] = _FAMILY.landing.patterns
 
 
 @dataclass(frozen=True)

@@ -19,26 +19,15 @@ from pathlib import Path
 
 from ttw.errors import TTWError
 from ttw.extract.registry import NUL, cell_text
-from ttw.extract.workbook import NUL_REASON, SUFFIXES, Book, cell_name, check_sheet, open_workbook, sheet_rows
+from ttw.extract.workbook import NUL_REASON, Book, cell_name, check_sheet, open_workbook, sheet_rows
+from ttw.sources import CENTER_REPORTS, CENTER_ROSTER
 
-ROSTER_COLUMNS = (
-    "center_code",
-    "center_name",
-    "host_org_name",
-    "host_credit_code",
-    "district_code",
-    "industry",
-    "batch",
-    "approved_on",
-    "build_start",
-    "build_end",
-    "status",
-)
+ROSTER_COLUMNS = CENTER_ROSTER.table.columns
 BASIC_LABELS = ("中心编号", "中心名称", "依托单位", "依托单位统一社会信用代码", "所在区市", "产业领域", "报告年度")
 INDICATOR_HEADER = ("指标", "单位", "本年数值")
 ACHIEVEMENT_HEADER = ("成果名称", "成果类型", "完成时间", "简要说明")
 SHEETS = ("基本信息", "运行数据", "重大成果", "问题与计划")
-PATTERNS: tuple[str, ...] = tuple(f"年度报告_*{suffix}" for suffix in SUFFIXES)
+PATTERNS: tuple[str, ...] = CENTER_REPORTS.landing.patterns
 NAME = re.compile(r"^年度报告_(?P<center>.+)_(?P<year>\d{4})$")  # the file name's stem
 # rows holding a value, per sheet: a real report has a few dozen; more is not a report
 MAX_REPORT_ROWS = 2_000

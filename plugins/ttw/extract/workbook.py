@@ -30,6 +30,7 @@ from openpyxl.utils import get_column_letter
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from ttw.errors import TTWError
+from ttw.sources import WORKBOOK_SUFFIXES
 
 MAX_UNCOMPRESSED = 1 << 30  # bytes of XML in one workbook, all parts together
 MAX_RATIO = 200  # inflated / compressed size of a part, for parts above RATIO_FROM
@@ -42,7 +43,7 @@ CHUNK = 1 << 16
 # suffix -> the format calamine reads it as; suffixes refused by name
 FORMATS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods"}
 REFUSED = {".xlsb": "Excel binary workbook"}
-SUFFIXES = (*FORMATS, *REFUSED)  # what delivery folders are searched for, beside CSV
+SUFFIXES = WORKBOOK_SUFFIXES  # what delivery folders are searched for, beside CSV (the source registry)
 
 # what reading a damaged or hostile archive raises: zip and inflate errors, XML syntax
 # errors (SyntaxError, expat's), defusedxml's refusals (ValueError), missing parts (KeyError)

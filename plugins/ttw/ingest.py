@@ -459,11 +459,6 @@ def _move_rejected(path: Path, folder: Path, rule: str, reason: str, note: str =
 ROSTER_PATTERNS = sources.CENTER_ROSTER.landing.patterns
 
 
-def _load_roster(conn, path: Path) -> load.BatchResult:
-    layout = registry.read_csv_layout(path, known=reports.ROSTER_COLUMNS, required=reports.ROSTER_COLUMNS, labels={})
-    return _copy_csv(conn, CENTER_ROSTER, sources.CENTER_ROSTER.name, layout)
-
-
 def ingest_contracts(
     target: Target,
     paths: Iterable[Path],
@@ -507,19 +502,41 @@ def ingest_contracts(
     return report
 
 
+def ingest_csv_family(
+    target: Target,
+    family: sources.SourceFamily,
+    paths: Iterable[Path],
+    *,
+    settle: float = 0,
+    only: Callable[[Path], bool] | None = None,
+) -> IngestReport:
+    """Load a CSV family's deliveries into its raw table as the source registry declares it:
+    one batch a file, the header in canonical names or the family's labels, every column
+    the family marks ``header_required`` present. ``settle`` and ``only``: see :func:`scan_deliveries`."""
+    table, patterns = family.table, family.landing.patterns
+
+    def load_file(conn, path: Path) -> load.BatchResult:
+        layout = registry.read_csv_layout(
+            path, known=table.columns, required=family.header_required, labels=family.labels
+        )
+        return _copy_csv(conn, table, family.name, layout)
+
+    found = scan_deliveries(paths, patterns, settle=settle, only=only)
+    report = IngestReport.of(found)
+    with connect(target, autocommit=True) as conn:
+        load.ensure_ops(conn)
+        load.ensure_raw_table(conn, table)
+        _load_each(conn, report, family.name, patterns, lambda path: load_file(conn, path))
+        if report.rows_loaded and not conn.closed:
+            load.analyze(conn, [table.ident])
+    return report
+
+
 def ingest_centers(
     target: Target, paths: Iterable[Path], *, settle: float = 0, only: Callable[[Path], bool] | None = None
 ) -> IngestReport:
     """Load center rosters (centers_YYYY.csv, canonical headers) into raw.center_roster."""
-    found = scan_deliveries(paths, ROSTER_PATTERNS, settle=settle, only=only)
-    report = IngestReport.of(found)
-    with connect(target, autocommit=True) as conn:
-        load.ensure_ops(conn)
-        load.ensure_raw_table(conn, CENTER_ROSTER)
-        _load_each(conn, report, sources.CENTER_ROSTER.name, ROSTER_PATTERNS, lambda path: _load_roster(conn, path))
-        if report.rows_loaded and not conn.closed:
-            load.analyze(conn, [CENTER_ROSTER.ident])
-    return report
+    return ingest_csv_family(target, sources.CENTER_ROSTER, paths, settle=settle, only=only)
 
 
 def _read_workbook(path: Path) -> tuple[Path, str, reports.Report | None, tuple[str, str] | None]:

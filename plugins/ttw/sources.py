@@ -24,6 +24,7 @@ Import-light on purpose: the DAG files import it through ``ttw.assets``.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -88,6 +89,8 @@ class SourceFamily:
 
     name: str
     title: str
+    label_zh: str  # how data_freshness names it to BI
+    label_en: str
     tables: tuple[RawTable, ...]
     columns: tuple[Column, ...]  # the columns of the first table, with labels and requirements
     check_model: str  # the dbt model of the validation layer: one row per raw row, is_valid + failures
@@ -181,6 +184,8 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
 REGISTRY_CONTRACTS = SourceFamily(
     name="registry_contracts",
     title="Technology contract registry exports (技术合同认定登记), monthly",
+    label_zh="技术合同登记",
+    label_en="Contract registry exports",
     tables=(RawTable("raw", "registry_contracts", tuple(c.name for c in _registry_columns())),),
     columns=_registry_columns(),
     check_model="base_registry__contract_checks",
@@ -213,6 +218,8 @@ REGISTRY_CONTRACTS = SourceFamily(
 CENTER_ROSTER = SourceFamily(
     name="center_roster",
     title="The yearly roster of Technology Innovation Centers (CSV)",
+    label_zh="技术创新中心名单",
+    label_en="Center rosters",
     tables=(RawTable("raw", "center_roster", tuple(c.name for c in _roster_columns())),),
     columns=_roster_columns(),
     check_model="base_centers__roster_checks",
@@ -234,6 +241,8 @@ CENTER_ROSTER = SourceFamily(
 CENTER_REPORTS = SourceFamily(
     name="center_reports",
     title="Annual reports of Technology Innovation Centers (workbooks, one per center and year)",
+    label_zh="技术创新中心年度报告",
+    label_en="Center annual reports",
     tables=(
         RawTable("raw", "report_fields", ("label", "value", "cell")),
         RawTable("raw", "report_indicators", ("indicator", "unit", "value", "cell")),
@@ -248,7 +257,6 @@ CENTER_REPORTS = SourceFamily(
         "non_numeric_indicator",
         "unknown_indicator",
         "duplicate_indicator",
-        "invalid_amount",
         "center_not_in_system",
     ),
     asset="raw.center_reports",
@@ -262,11 +270,21 @@ PLATFORM_RECORDS = SourceFamily(
     name="platform_records",
     title="Platform API extracts: every version of every record, by platform and resource",
     # columns and keys of its own (ttw.extract.platform.RAW_DDL): records are JSON
+    label_zh="平台数据",
+    label_en="Platform exports",
     tables=(RawTable("raw", "platform_records", ("platform", "resource", "record_id", "updated_at", "deleted")),),
     columns=(),
     check_model="base_platform__record_checks",
     reject_location="concat_ws('/', checks.platform, checks.resource, checks.record_id)",
-    reject_rules=("missing_required_field", "invalid_timestamp", "invalid_date", "invalid_amount", "invalid_flag"),
+    reject_rules=(
+        "invalid_timestamp",
+        "invalid_date",
+        "invalid_amount",
+        "invalid_flag",
+        "malformed_credit_code",
+        "unknown_region_code",
+        "unknown_tech_field",
+    ),
     asset="raw.platform_records",
     dag_id="ingest_platform_exports",
 )
@@ -318,11 +336,8 @@ def landed_files(folder: Path, family_folder: str, period: str | None = None) ->
 
 
 def _jinja(value) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_jinja(k)}: {_jinja(v)}" for k, v in value.items()) + "}"
-    return "[" + ", ".join(_jinja(v) for v in value) + "]"
+    """A Jinja literal of ``value`` (JSON's lists, dicts and double-quoted strings are Jinja's too)."""
+    return json.dumps(value, ensure_ascii=False, indent=4).replace("\n", "\n    ")
 
 
 def render_dbt_macros() -> str:
@@ -331,6 +346,7 @@ def render_dbt_macros() -> str:
     columns = {f.name: [c.name for c in f.columns] for f in FAMILIES if f.columns}
     required = {f.name: list(f.required_values) for f in FAMILIES if f.columns}
     checks = [{"model": f.check_model, "family": f.name, "location": f.reject_location} for f in FAMILIES]
+    labels = {f.name: {"zh": f.label_zh, "en": f.label_en} for f in FAMILIES}
     return f"""{{#- Generated from plugins/ttw/sources.py by `python -m ttw.sources`: do not edit.
     tests/unit/test_sources.py fails while this file differs from what the registry gives. -#}}
 
@@ -342,6 +358,11 @@ def render_dbt_macros() -> str:
 {{% macro required_values(family) -%}}
     {{#- The columns whose value may never be empty: a row with one empty is rejected. -#}}
     {{{{ return({_jinja(required)}[family]) }}}}
+{{%- endmacro %}}
+
+{{% macro source_family_labels() -%}}
+    {{#- Family -> its names for BI, in Chinese and English. -#}}
+    {{{{ return({_jinja(labels)}) }}}}
 {{%- endmacro %}}
 
 {{% macro source_checks() -%}}

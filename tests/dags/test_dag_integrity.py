@@ -6,22 +6,14 @@ import subprocess
 import sys
 import textwrap
 
+from ttw import sources
 from ttw.settings import PROJECT_ROOT
 
-EXPECTED = {
-    "ingest_contract_registry",
-    "ingest_center_reports",
-    "ingest_platform_exports",
-    "build_warehouse",
-    "evaluate_centers",
-    "retract_batch",
-}
+# an ingest DAG per source family's dag_id (the source registry), then the build and the rest
+INGESTS = tuple(dict.fromkeys(family.dag_id for family in sources.FAMILIES))
+EXPECTED = {*INGESTS, "build_warehouse", "evaluate_centers", "retract_batch"}
 DAG_FILES = sorted((PROJECT_ROOT / "dags").glob("*.py"))
-RAW_ASSETS = {
-    "ttw://warehouse/raw/registry_contracts",
-    "ttw://warehouse/raw/center_reports",
-    "ttw://warehouse/raw/platform_records",
-}
+RAW_ASSETS = {"ttw://warehouse/" + name.replace(".", "/") for name in sources.assets()}
 
 
 def test_no_import_errors(dagbag):
@@ -72,8 +64,10 @@ def test_the_assets_chain_the_dags(dagbag):
     def consumed(dag_id: str) -> set[str]:
         return {asset.uri for asset in dagbag.dags[dag_id].timetable.asset_condition.objects}
 
-    ingests = ("ingest_contract_registry", "ingest_center_reports", "ingest_platform_exports")
-    assert set().union(*(produced(d) for d in ingests)) == RAW_ASSETS
+    assert INGESTS == ("ingest_contract_registry", "ingest_center_reports", "ingest_platform_exports")
+    assert set().union(*(produced(d) for d in INGESTS)) == RAW_ASSETS
+    for family in sources.FAMILIES:  # each family's DAG emits the family's asset
+        assert "ttw://warehouse/" + family.asset.replace(".", "/") in produced(family.dag_id), family.name
     assert consumed("build_warehouse") == RAW_ASSETS
     assert produced("build_warehouse") == consumed("evaluate_centers") == {"ttw://warehouse/marts"}
 

@@ -62,7 +62,7 @@ def test_one_more_month_builds_what_depends_on_it_and_equals_a_full_refresh(clea
         }
     # only what depends on the registry (or on the rejects it adds to) was built again
     assert {"fct_tech_contracts", "dim_organization", "rpt_contract_turnover_monthly", "rejects"} <= built
-    assert not built & {"dim_center", "fct_platform_listings", "stg_reports__indicator_checks", "dim_date"}
+    assert not built & {"dim_center", "fct_platform_listings", "base_reports__indicator_checks", "dim_date"}
     assert build(settings, clean_target, changed=True) == NOTHING_CHANGED
 
     incremental = _without_build_columns(clean_target)

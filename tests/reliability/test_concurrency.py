@@ -145,7 +145,7 @@ def test_two_builds_at_once_run_one_after_the_other_and_both_succeed(settings, b
     assert [code for code, _ in results] == [0, 0], results
     assert all("ERROR=0" in output for _, output in results), results
     assert count(built, "select count(*) from marts_build.fct_tech_contracts") == count(
-        built, "select count(distinct btrim(registration_no)) from staging.stg_registry__contract_checks where is_valid"
+        built, "select count(distinct btrim(registration_no)) from staging.base_registry__contract_checks where is_valid"
     )
 
 
@@ -162,12 +162,12 @@ def test_rows_committed_during_a_build_wait_for_the_next_and_raise_no_false_alar
     code, output = finish(running)
     assert code == 0, output  # staged_or_rejected and the raw-facts reconciliation agree
     late = count(built, "select max(batch_id) from ops.load_batches")
-    assert count(built, "select count(*) from staging.stg_registry__contract_checks where _batch_id = %s", late) == 0
+    assert count(built, "select count(*) from staging.base_registry__contract_checks where _batch_id = %s", late) == 0
     assert count(built, "select sum(contract_amount) from marts_build.fct_tech_contracts") == amount_before
 
     code, output = run(settings, built, "build")
     assert code == 0, output
-    staged = count(built, "select count(*) from staging.stg_registry__contract_checks where _batch_id = %s", late)
+    staged = count(built, "select count(*) from staging.base_registry__contract_checks where _batch_id = %s", late)
     assert staged == count(built, "select count(*) from raw.registry_contracts where _batch_id = %s", late) > 0
     # the corrections win now (and the build's reconciliation with raw passed over every batch)
     assert count(built, "select count(*) from marts_build.fct_tech_contracts where batch_id = %s", late) > 0
@@ -226,7 +226,7 @@ def test_a_batch_committing_after_a_higher_one_was_built_reaches_staging_and_mar
     assert code == 0, output
     for batch_id, rows in ((early_id, 100), (later_id, 5)):
         assert (
-            count(built, "select count(*) from staging.stg_platform__record_checks where _batch_id = %s", batch_id)
+            count(built, "select count(*) from staging.base_platform__record_checks where _batch_id = %s", batch_id)
             == rows
         )
     assert count(built, "select count(*) from marts_build.fct_platform_listings where listing_id like 'EARLY%%'") == 100

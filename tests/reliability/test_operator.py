@@ -90,7 +90,7 @@ def test_retracted_batch_is_excluded_from_the_build(retraction, target):
     assert count(target, "select count(*) from marts_build.dim_organization where credit_code = %s", STRAY_CODE) == 0
     assert f"retracted batch {retraction.bad}" in retraction.retracted
     assert retraction.rebuilt != NOTHING_CHANGED
-    for table in ("marts_build.fct_tech_contracts", "staging.stg_registry__contract_checks"):
+    for table in ("marts_build.fct_tech_contracts", "staging.base_registry__contract_checks"):
         column = "batch_id" if table.startswith("marts") else "_batch_id"
         assert count(target, f"select count(*) from {table} where {column} = %s", retraction.bad) == 0, table
     assert count(target, "select max(last_batch_id) from marts_build.fct_tech_contracts") == retraction.good

@@ -1,14 +1,8 @@
 {#- ops.rejects: one row per rule a raw row breaks, with where it came from and the row
     as delivered, plus what the loaders could not take (never in raw: rejected_at_stage 'load'). Rebuilt from the staging checks
-    and ops.load_rejects on every build, so it always matches the raw layer the build reads. -#}
-{%- set checks = [
-    {'model': 'stg_registry__contract_checks', 'family': 'registry_contracts', 'location': 'null::text'},
-    {'model': 'stg_centers__roster_checks', 'family': 'center_roster', 'location': 'null::text'},
-    {'model': 'stg_reports__indicator_checks', 'family': 'center_reports',
-     'location': 'checks.cell'},
-    {'model': 'stg_platform__record_checks', 'family': 'platform_records',
-     'location': "concat_ws('/', checks.platform, checks.resource, checks.record_id)"},
-] -%}
+    and ops.load_rejects on every build, so it always matches the raw layer the build reads.
+    The check models are the source registry's (plugins/ttw/sources.py, macros/sources.sql). -#}
+{%- set checks = source_checks() -%}
 
 with
 

@@ -159,16 +159,14 @@ final as (
     select
         latest.source_family,
         case latest.source_family
-            when 'registry_contracts' then '技术合同登记'
-            when 'center_roster' then '技术创新中心名单'
-            when 'center_reports' then '技术创新中心年度报告'
-            when 'platform_records' then '平台数据'
+            {%- for family, label in source_family_labels().items() %}
+                when '{{ family }}' then '{{ label.zh }}'
+            {%- endfor %}
         end as source_family_zh,
         case latest.source_family
-            when 'registry_contracts' then 'Contract registry exports'
-            when 'center_roster' then 'Center rosters'
-            when 'center_reports' then 'Center annual reports'
-            when 'platform_records' then 'Platform exports'
+            {%- for family, label in source_family_labels().items() %}
+                when '{{ family }}' then '{{ label.en }}'
+            {%- endfor %}
         end as source_family_en,
         periods.period_grain,
         latest.delivery_count,

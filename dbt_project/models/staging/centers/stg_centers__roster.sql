@@ -2,7 +2,7 @@ with
 
 checks as (
 
-    select * from {{ ref('stg_centers__roster_checks') }}
+    select * from {{ ref('base_centers__roster_checks') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 checks as (
 
-    select * from {{ ref('stg_platform__record_checks') }}
+    select * from {{ ref('base_platform__record_checks') }}
 
 ),
 

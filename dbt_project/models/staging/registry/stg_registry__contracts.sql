@@ -2,7 +2,7 @@ with
 
 checks as (
 
-    select * from {{ ref('stg_registry__contract_checks') }}
+    select * from {{ ref('base_registry__contract_checks') }}
 
 ),
 

@@ -2,7 +2,7 @@ with
 
 checks as (
 
-    select * from {{ ref('stg_reports__indicator_checks') }}
+    select * from {{ ref('base_reports__indicator_checks') }}
 
 ),
 

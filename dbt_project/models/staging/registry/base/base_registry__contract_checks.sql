@@ -10,18 +10,8 @@
         post_hook=["{{ index_invalid_rows() }}", "{{ record_batches() }}"],
     )
 }}
-{%- set source_columns = [
-    'registration_no', 'project_name', 'contract_type', 'contract_subtype', 'signed_on',
-    'registered_on', 'seller_name', 'seller_credit_code', 'seller_nature_code',
-    'seller_region_code', 'buyer_name', 'buyer_credit_code', 'buyer_nature_code',
-    'buyer_region_code', 'buyer_country_code', 'contract_amount', 'tech_transaction_amount',
-    'tech_field', 'ip_type', 'status', 'contact_name', 'contact_phone'
-] -%}
-{%- set required_values = [
-    'registration_no', 'contract_type', 'signed_on', 'registered_on', 'seller_name',
-    'seller_credit_code', 'seller_region_code', 'buyer_name', 'contract_amount',
-    'tech_transaction_amount', 'tech_field', 'status'
-] -%}
+{%- set raw_columns = source_columns('registry_contracts') -%}
+{%- set required_columns = required_values('registry_contracts') -%}
 
 with
 
@@ -70,7 +60,7 @@ typed as (
         staging.parse_amount(source.tech_transaction_amount) as tech_value,
         files.export_period,
         row_number() over (
-            partition by source._batch_id, {{ source_columns | join(', ') }}
+            partition by source._batch_id, {{ raw_columns | join(', ') }}
             order by source._row_number
         ) as copy_number
     from source
@@ -100,7 +90,7 @@ checked as (
         bounded.*,
         array_remove(
             array[
-                {%- for column in required_values %}
+                {%- for column in required_columns %}
                     case
                         when nullif(btrim(bounded.{{ column }}), '') is null
                             then 'missing_required_field|{{ column }} is empty'
@@ -218,7 +208,7 @@ flagged as (
         case
             when cardinality(checked.failures) > 0
                 then jsonb_build_object(
-                    {%- for column in source_columns %}
+                    {%- for column in raw_columns %}
                         '{{ column }}', checked.{{ column }}{{ ',' if not loop.last }}
                     {%- endfor %}
                 )

@@ -1,9 +1,6 @@
 {#- Every roster row with the rules it breaks ("rule|reason" strings); valid rows flow on
     to stg_centers__roster, the others become ops.rejects. -#}
-{%- set required_values = [
-    'center_code', 'center_name', 'host_org_name', 'host_credit_code', 'district_code',
-    'industry', 'approved_on', 'build_start', 'build_end', 'status'
-] -%}
+{%- set required_columns = required_values('center_roster') -%}
 {%- set dates = ['approved_on', 'build_start', 'build_end'] -%}
 
 with
@@ -38,7 +35,7 @@ checked as (
         to_jsonb(numbered) - 'copy_number' - '_batch_id' - '_source_file' - '_row_number' - '_loaded_at' as payload,
         array_remove(
             array[
-                {%- for column in required_values %}
+                {%- for column in required_columns %}
                     case
                         when nullif(btrim(numbered.{{ column }}), '') is null
                             then 'missing_required_field|{{ column }} is empty'

@@ -35,7 +35,7 @@ def evaluate_centers():
         """The year asked for, else the newest published; a clear failure when it is not there."""
         from airflow.sdk.exceptions import AirflowFailException
 
-        from ttw.evaluate import evaluated_years
+        from ttw.evaluation.data import evaluated_years
         from ttw.warehouse import target_from_airflow
 
         years = evaluated_years(target_from_airflow())
@@ -47,12 +47,12 @@ def evaluate_centers():
     @task
     def write_deliverables(year: int) -> list[str]:
         """Workbooks, CSV files, the HTML year report, a page per center and the PDF, from one load."""
-        from ttw.evaluate import write_year
+        from ttw.evaluation.deliver import deliver
         from ttw.settings import get_settings
         from ttw.warehouse import target_from_airflow
 
         folder = get_settings().out_dir / "evaluation" / str(year)
-        written = write_year(target_from_airflow(), year, folder)
+        written = deliver(target_from_airflow(), year, folder).written
         for path in written:
             print(f"wrote {path}")
         return [str(path) for path in written]

@@ -1002,18 +1002,17 @@ def export_centers_cmd(
 ) -> None:
     """The evaluator workbook in one language: about, comprehensive evaluation, summary, ranking,
     indicator detail, flags, new centers."""
-    from ttw.evaluate import load_year
-    from ttw.export import write_csv, write_xlsx
+    from ttw.evaluation.deliver import deliver, table_format
     from ttw.warehouse import ensure_warehouse
 
     if fmt not in ("xlsx", "csv"):
         raise TTWError(f"--format {fmt!r}: expected xlsx or csv")
     settings = get_settings()
-    evaluation = load_year(ensure_warehouse(settings), year)
-    written = [write_xlsx(evaluation, out_path, lang)] if fmt == "xlsx" else write_csv(evaluation, out_path, lang)
-    for path in written:
+    kind = table_format(fmt, lang)
+    done = deliver(ensure_warehouse(settings), year, out_path.parent, [kind], paths={kind: out_path})
+    for path in done.written:
         out.print(f"wrote {path}")
-    out.print(f"{len(evaluation.centers)} centers, {len(evaluation.flagged())} flagged")
+    out.print(f"{len(done.evaluation.centers)} centers, {len(done.evaluation.flagged)} flagged")
 
 
 @report_app.command("centers")
@@ -1028,24 +1027,19 @@ def report_centers_cmd(
 ) -> None:
     """The year report (comprehensive evaluation first, then the summary and its charts) and a page per
     center in centers/{code}.html, opening offline; --pdf prints the year report through headless Chromium."""
-    import time
-
-    from ttw.evaluate import load_year
-    from ttw.report import write_report
+    from ttw.evaluation.deliver import deliver
     from ttw.warehouse import ensure_warehouse
 
     settings = get_settings()
-    started = time.perf_counter()
-    evaluation = load_year(ensure_warehouse(settings), year)
-    loaded = time.perf_counter()
-    written = write_report(evaluation, out_dir, center or "all", pdf=pdf)
-    for path in written:
+    formats = ["html", "pdf"] if pdf else ["html"]
+    done = deliver(ensure_warehouse(settings), year, out_dir, formats, centers=center or "all", paths={"html": out_dir})
+    for path in done.written:
         if path.parent.name != "centers":
             out.print(f"wrote {path}")
-    pages = sum(1 for path in written if path.parent.name == "centers")
+    pages = sum(1 for path in done.written if path.parent.name == "centers")
     out.print(
-        f"wrote {pages} center page(s) in {out_dir / 'centers'}; data loaded in {loaded - started:.1f} s,"
-        f" written in {time.perf_counter() - loaded:.1f} s",
+        f"wrote {pages} center page(s) in {out_dir / 'centers'}; data loaded in {done.load_seconds:.1f} s,"
+        f" written in {done.write_seconds:.1f} s",
         soft_wrap=True,
     )
 

@@ -14,12 +14,12 @@ import pytest
 from openpyxl import load_workbook
 
 from ttw.build import build
-from ttw.evaluate import load_year
-from ttw.export import SHEETS, write_csv, write_xlsx
+from ttw.evaluation.data import load_year
+from ttw.evaluation.html import write_report
+from ttw.evaluation.tables import SHEETS, write_csv, write_xlsx
 from ttw.pipeline import ingest_dataset
 from ttw.publish import publish
 from ttw.quality import audit
-from ttw.report import write_report
 from ttw.settings import PROJECT_ROOT, Settings
 from ttw.warehouse import connect, reset_layers
 

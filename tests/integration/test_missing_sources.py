@@ -16,7 +16,7 @@ import pytest
 
 from ttw.build import build
 from ttw.errors import TTWError
-from ttw.evaluate import evaluated_years, load_year
+from ttw.evaluation.data import evaluated_years, load_year
 from ttw.ingest import ingest_centers, ingest_contracts
 from ttw.pipeline import ingest_dataset
 from ttw.publish import publish

@@ -11,6 +11,8 @@ import struct
 import subprocess
 import time
 import zlib
+from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -18,9 +20,10 @@ from openpyxl import load_workbook
 from psycopg.rows import dict_row
 
 from ttw.build import build
-from ttw.evaluate import load_year, write_year
-from ttw.export import SHEETS
-from ttw.pdf import screenshot
+from ttw.evaluation.data import load_year
+from ttw.evaluation.deliver import deliver
+from ttw.evaluation.pdf import screenshot
+from ttw.evaluation.tables import SHEETS
 from ttw.pipeline import ingest_dataset
 from ttw.publish import last_published_build, publish
 from ttw.quality import audit
@@ -48,9 +51,9 @@ def delivered(target, settings, small_dataset, tmp_path_factory):
         ).fetchone()[0]
     folder = tmp_path_factory.mktemp("deliverables")
     started = time.perf_counter()
-    written = write_year(target, year, folder)
+    written = deliver(target, year, folder).written
     seconds = time.perf_counter() - started
-    print(f"write_year {year}: {len(written)} files in {seconds:.1f} s")
+    print(f"deliver {year}: {len(written)} files in {seconds:.1f} s")
     return target, year, folder, written
 
 
@@ -263,7 +266,7 @@ def test_the_pdf_of_the_year_report_has_its_pages_and_text(delivered):
 
 
 def test_all_center_pages_are_one_pass_over_data_loaded_once(delivered, tmp_path):
-    from ttw.report import write_report
+    from ttw.evaluation.html import write_report
 
     target, year, _, _ = delivered
     started = time.perf_counter()
@@ -274,3 +277,69 @@ def test_all_center_pages_are_one_pass_over_data_loaded_once(delivered, tmp_path
     print(f"{year}: loaded in {loaded - started:.2f} s, {len(written) - 1} center pages in {done - loaded:.2f} s")
     assert len(written) == len(evaluation.centers) + 1
     assert done - loaded < 10
+
+
+def test_the_summary_and_flags_every_deliverable_shows_are_the_marts(delivered):
+    """The 汇总 and 预警 sheets and the report's summary read rpt_center_evaluation_summary,
+    rpt_center_grade_counts and rpt_center_flags; those follow the rules on the published
+    performance rows (recomputed here)."""
+    target, year, folder, _ = delivered
+    performance = _marts(
+        target,
+        "select * from marts.rpt_center_performance where evaluation_year = %s order by overall_rank, center_code",
+        year,
+    )
+    (summary,) = _marts(target, "select * from marts.rpt_center_evaluation_summary where evaluation_year = %s", year)
+    grades = _marts(
+        target, "select * from marts.rpt_center_grade_counts where evaluation_year = %s order by grade_order", year
+    )
+    flags = _marts(target, "select * from marts.rpt_center_flags where evaluation_year = %s", year)
+    comprehensive = _marts(
+        target, "select * from marts.rpt_center_comprehensive_evaluation where evaluation_year = %s", year
+    )
+    new = _marts(target, "select * from marts.rpt_center_new_centers where evaluation_year = %s", year)
+
+    def flagged(p: dict) -> bool:
+        return bool(
+            p["is_missing_report"]
+            or p["has_verification_gap"]
+            or p["annual_outcome"] != "none"
+            or p["is_listed_after_removal"]
+            or p["has_dropped_indicators"]
+        )
+
+    assert sorted(f["center_code"] for f in flags) == sorted(p["center_code"] for p in performance if flagged(p))
+    assert flags  # the sample has centers to look at
+    totals = [p["total_score"] for p in performance]
+    mean = (sum(totals) / len(totals)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    assert (summary["centers_graded"], summary["average_score"], summary["new_centers"]) == (
+        len(totals),
+        mean,
+        len(new),
+    )
+    assert summary["flagged_centers"] == len(flags)
+    assert summary["missing_reports"] == sum(p["is_missing_report"] for p in performance)
+    assert summary["verification_gaps"] == sum(p["has_verification_gap"] for p in performance)
+    assert summary["rectifications"] == sum(p["needs_rectification"] for p in performance)
+    assert summary["removal_recommendations"] == sum(p["is_recommended_for_removal"] for p in performance)
+    assert summary["listed_after_removal"] == sum(p["is_listed_after_removal"] for p in performance)
+    assert (summary["build_periods_ending"], summary["retained"]) == (
+        len(comprehensive),
+        sum(c["stays_in_system"] for c in comprehensive),
+    )
+    assert {g["grade"]: g["centers"] for g in grades if g["centers"]} == dict(Counter(p["grade"] for p in performance))
+    assert [g["grade_order"] for g in grades] == sorted(g["grade_order"] for g in grades)
+
+    workbook = load_workbook(folder / f"centers_{year}.xlsx")
+    sheet = {r["项目"]: r["数值"] for r in _rows(workbook["汇总"])}
+    assert sheet["参评中心数"] == summary["centers_graded"]
+    assert sheet["平均分"] == float(summary["average_score"])
+    assert sheet["建设期届满中心数"] == summary["build_periods_ending"]
+    assert {k: v for k, v in sheet.items() if k.endswith("数") and k[:-1] in {g["grade"] for g in grades}} == {
+        f"{g['grade']}数": g["centers"] for g in grades if g["centers"]
+    }
+    assert sorted(r["中心编号"] for r in _rows(workbook["预警"])) == sorted(f["center_code"] for f in flags)
+    html = (folder / "report" / f"centers_{year}.html").read_text(encoding="utf-8")
+    assert f"{summary['centers_graded']} 个中心参评" in html
+    assert f"平均分 {summary['average_score']:.2f}" in html
+    assert f"<p>{len(flags)} 个中心有预警" in html

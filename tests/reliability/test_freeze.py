@@ -96,6 +96,8 @@ def test_a_frozen_year_keeps_its_published_results_until_reopened(published, set
     target = published
     before = {year: year_rows(target, year) for year in (FROZEN, MOVING)}
     assert {"rpt_center_performance", "rpt_center_indicator_scores"} <= before[FROZEN].keys()
+    # the year's summary, grade counts and flags are frozen with its scores (rpt_center_*, evaluation_year)
+    assert {"rpt_center_evaluation_summary", "rpt_center_grade_counts", "rpt_center_flags"} <= before[FROZEN].keys()
     assert before[FROZEN]["rpt_center_performance"]
 
     code, said = ttw(settings, target, "evaluation", "freeze", "--year", str(FROZEN), "--reason", REASON)
@@ -122,6 +124,7 @@ def test_a_frozen_year_keeps_its_published_results_until_reopened(published, set
     built = {year: year_rows(target, year, "marts_build") for year in (FROZEN, MOVING)}
     for year in (FROZEN, MOVING):
         assert built[year]["rpt_center_performance"] != before[year]["rpt_center_performance"]
+        assert built[year]["rpt_center_evaluation_summary"] != before[year]["rpt_center_evaluation_summary"]
     after = {year: year_rows(target, year) for year in (FROZEN, MOVING)}
     assert after[FROZEN] == before[FROZEN]  # every row, every column, as frozen
     assert after[MOVING] == built[MOVING]  # the year not frozen moved with the delivery

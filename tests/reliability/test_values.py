@@ -17,8 +17,8 @@ from openpyxl import load_workbook
 from test_files import write_csv
 
 from ttw.build import build
-from ttw.evaluate import load_year
-from ttw.export import write_xlsx
+from ttw.evaluation.data import load_year
+from ttw.evaluation.tables import write_xlsx
 from ttw.ingest import ingest_centers, ingest_contracts, ingest_platform, ingest_reports
 from ttw.publish import publish
 from ttw.quality import audit

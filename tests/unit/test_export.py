@@ -11,9 +11,9 @@ import pytest
 from openpyxl import load_workbook
 
 from ttw.errors import TTWError
-from ttw.evaluate import Provenance, YearEvaluation
-from ttw.export import COLUMNS, SHEETS, neutralise, tables, write_xlsx
-from ttw.report import write_report, year_page
+from ttw.evaluation.data import Provenance, YearEvaluation
+from ttw.evaluation.html import write_report, year_page
+from ttw.evaluation.tables import COLUMNS, SHEETS, neutralise, tables, write_xlsx
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+86 532 1234", "-2+3", "@SUM(A1)", "\t=cmd", "\r=cmd"])
@@ -154,8 +154,44 @@ def year() -> YearEvaluation:
         ),
     ]
     evaluation.indicators = [_indicator(c["center_code"]) for c in evaluation.centers]
+    # what the marts rpt_center_flags, rpt_center_evaluation_summary and rpt_center_grade_counts hold
+    evaluation.flagged = [evaluation.centers[1], evaluation.centers[3]]
+    evaluation.summary = {
+        "evaluation_year": 2024,
+        "scheme_version": "2021",
+        "centers_graded": 4,
+        "new_centers": 1,
+        "average_score": Decimal("81.59"),
+        "missing_reports": 0,
+        "verification_gaps": 1,
+        "rectifications": 0,
+        "removal_recommendations": 1,
+        "listed_after_removal": 1,
+        "flagged_centers": 2,
+        "build_periods_ending": 1,
+        "retained": 1,
+        "not_admitted": 0,
+    }
+    evaluation.grade_counts = [
+        {"evaluation_year": 2024, "grade": grade, "grade_en": grade_en, "grade_order": order, "centers": centers}
+        for order, (grade, grade_en, centers) in enumerate(
+            (("优秀", "Excellent", 2), ("良好", "Good", 1), ("合格", "Qualified", 0), ("不合格", "Unqualified", 1)),
+            start=1,
+        )
+    ]
     evaluation.history = [
-        {k: c[k] for k in ("center_code", "evaluation_year", "total_score", "grade", "grade_en", "overall_rank")}
+        {
+            k: c[k]
+            for k in (
+                "center_code",
+                "evaluation_year",
+                "total_score",
+                "grade",
+                "grade_en",
+                "grade_order",
+                "overall_rank",
+            )
+        }
         | {"annual_outcome_zh": c["annual_outcome_zh"]}
         for c in evaluation.centers
     ]

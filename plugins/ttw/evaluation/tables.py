@@ -1,4 +1,4 @@
-"""``ttw export centers``: the evaluator workbook (xlsx) or the same tables as CSV files.
+"""The evaluator workbook (xlsx) or the same tables as CSV files (``ttw export centers``).
 
 One language per file. The Chinese file (``lang="zh"``, the default) has every sheet
 name, header, category, value basis, normalization, unit, grade, outcome and yes/no in
@@ -12,7 +12,9 @@ version, how to read the marks), 综合评价 (build periods ending that year: t
 decision), 汇总, 排名 (graded centers; ⚠ marks a verification gap), 指标明细 (every
 figure behind a score: reported and registry value, gap, value basis, value scored,
 benchmark or target, score, weight, points, report file and cell), 预警, and 新建中心
-(listed that year, not graded). Numbers stay numbers; text that a spreadsheet would
+(listed that year, not graded). Every figure is a mart's: the summary is the year's row of
+``rpt_center_evaluation_summary`` and ``rpt_center_grade_counts``, the flags sheet the
+centers of ``rpt_center_flags``. Numbers stay numbers; text that a spreadsheet would
 read as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
 return) is prefixed with an apostrophe, so nothing from source data can run as a formula.
 """
@@ -20,7 +22,6 @@ return) is prefixed with an apostrophe, so nothing from source data can run as a
 from __future__ import annotations
 
 import csv
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
 from ttw.errors import TTWError
-from ttw.evaluate import YearEvaluation, plain
+from ttw.evaluation.data import YearEvaluation, plain
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 GAP_MARK = {"zh": "⚠ 核验差异", "en": "⚠ Verification gap"}
@@ -291,28 +292,25 @@ def _about(evaluation: YearEvaluation, lang: str) -> list[dict]:
 
 def _summary(evaluation: YearEvaluation, lang: str) -> list[dict]:
     zh = lang == "zh"
-    grades = Counter(row["grade"] for row in evaluation.centers)
-    names_en = evaluation.grade_names_en()
-    scores = [float(row["total_score"]) for row in evaluation.centers]
-    retained = sum(1 for row in evaluation.comprehensive if row["stays_in_system"])
-
-    def count(flag: str) -> int:
-        return sum(1 for row in evaluation.centers if row[flag])
-
+    summary = evaluation.summary
     rows = [
         ("评价年度" if zh else "Year", evaluation.year),
-        ("参评中心数" if zh else "Centers graded", len(evaluation.centers)),
-        ("新建中心数（不参评）" if zh else "New centers (not graded)", len(evaluation.new_centers)),
-        ("平均分" if zh else "Average score", round(sum(scores) / len(scores), 2)),
-        *((f"{grade}数" if zh else names_en[grade], grades[grade]) for grade in evaluation.grades()),
-        ("未报送年报" if zh else "Missing reports", count("is_missing_report")),
-        ("核验差异" if zh else "Verification gaps", count("has_verification_gap")),
-        ("限期整改" if zh else "Rectification within a deadline", count("needs_rectification")),
-        ("建议撤销" if zh else "Recommended for removal", count("is_recommended_for_removal")),
-        ("撤销后仍在名单" if zh else "Listed after removal", count("is_listed_after_removal")),
-        ("建设期届满中心数" if zh else "Build periods ending", len(evaluation.comprehensive)),
-        ("综合评价保留" if zh else "Retained", retained),
-        ("综合评价不予纳入" if zh else "Not taken into the system", len(evaluation.comprehensive) - retained),
+        ("参评中心数" if zh else "Centers graded", summary["centers_graded"]),
+        ("新建中心数（不参评）" if zh else "New centers (not graded)", summary["new_centers"]),
+        ("平均分" if zh else "Average score", summary["average_score"]),
+        *(
+            (f"{row['grade']}数" if zh else row["grade_en"], row["centers"])
+            for row in evaluation.grade_counts
+            if row["centers"]
+        ),
+        ("未报送年报" if zh else "Missing reports", summary["missing_reports"]),
+        ("核验差异" if zh else "Verification gaps", summary["verification_gaps"]),
+        ("限期整改" if zh else "Rectification within a deadline", summary["rectifications"]),
+        ("建议撤销" if zh else "Recommended for removal", summary["removal_recommendations"]),
+        ("撤销后仍在名单" if zh else "Listed after removal", summary["listed_after_removal"]),
+        ("建设期届满中心数" if zh else "Build periods ending", summary["build_periods_ending"]),
+        ("综合评价保留" if zh else "Retained", summary["retained"]),
+        ("综合评价不予纳入" if zh else "Not taken into the system", summary["not_admitted"]),
     ]
     return [{"item": item, "value": value} for item, value in rows]
 
@@ -327,7 +325,7 @@ def tables(evaluation: YearEvaluation, lang: str = "zh") -> dict[str, tuple[str,
         "summary": _summary(evaluation, lang),
         "ranking": evaluation.centers,
         "indicators": evaluation.indicators,
-        "flags": evaluation.flagged(),
+        "flags": evaluation.flagged,
         "new_centers": evaluation.new_centers,
     }
     indicators_en = {row["indicator_name"]: row["indicator_name_en"] for row in evaluation.indicators}

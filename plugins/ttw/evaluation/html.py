@@ -1,4 +1,4 @@
-"""``ttw report centers``: the HTML year report of a center evaluation and a page per center.
+"""The HTML year report of a center evaluation and a page per center (``ttw report centers``).
 
 Files that open offline: the styles are inline and every chart is an inline SVG drawn
 here (no script, font or stylesheet is fetched). In Chinese, one language per file.
@@ -15,7 +15,9 @@ due, the figures changed since the previous report version, the report's narrati
 its instrument sharing. Every page names the data's as-of time and the published build.
 
 A print stylesheet lays the pages out on A4: each section starts a page, table rows are
-not split and table headers repeat; :mod:`ttw.pdf` prints the year report to PDF.
+not split and table headers repeat; :mod:`ttw.evaluation.pdf` prints the year report to PDF.
+Every count is a mart's (``rpt_center_evaluation_summary``, ``rpt_center_grade_counts``,
+``rpt_center_flags``), and a grade's colour is that of its ``grade_order`` in the scheme.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from html import escape
 from pathlib import Path
 
 from ttw.errors import TTWError
-from ttw.evaluate import YearEvaluation, plain
+from ttw.evaluation.data import YearEvaluation
 
-# the default scheme's grades (grade_thresholds); a grade a new scheme adds is drawn grey
-GRADE_COLOURS = {"优秀": "#1a7f37", "良好": "#4c9be8", "合格": "#d4a72c", "不合格": "#cf222e"}
+# a colour per grade_order of grade_thresholds (1 = the best grade); a grade past these is drawn grey
+GRADE_COLOURS = ("#1a7f37", "#4c9be8", "#d4a72c", "#cf222e")
+OTHER_GRADE_COLOUR = "#8c959f"
 GAP_MARK = "⚠ 核验差异"
 GAP_NOTE = (
     "⚠ 核验差异：中心自报的技术合同数、成交额、本地转化成果数或本地转化金额与技术合同登记数据相差超过 20%"
@@ -37,8 +40,11 @@ GAP_NOTE = (
 )
 
 
-def colour(grade: str) -> str:
-    return GRADE_COLOURS.get(grade, "#8c959f")
+def colour(grade_order: int | None) -> str:
+    """The colour of the grade with this grade_order."""
+    if grade_order is not None and 1 <= grade_order <= len(GRADE_COLOURS):
+        return GRADE_COLOURS[grade_order - 1]
+    return OTHER_GRADE_COLOUR
 
 
 STYLE = """
@@ -211,8 +217,9 @@ def histogram(scores: list[float], title: str) -> str:
     return _svg("score-distribution", width, height, body, title)
 
 
-def stacked_grades(groups: dict[str, Counter], grades: list[str], chart: str, title: str) -> str:
-    """One horizontal bar per group, split by grade, each segment and the total labelled."""
+def stacked_grades(groups: dict[str, Counter], grades: list[dict], chart: str, title: str) -> str:
+    """One horizontal bar per group, split by grade (``grades``: rpt_center_grade_counts rows,
+    best first), each segment and the total labelled."""
     width, row, left, right = 660, 26, 150, 620
     height = row * len(groups) + 56
     ticks = _count_ticks(max((sum(c.values()) for c in groups.values()), default=1))
@@ -225,13 +232,14 @@ def stacked_grades(groups: dict[str, Counter], grades: list[str], chart: str, ti
     for i, (label, counts) in enumerate(sorted(groups.items())):
         y, x = 10 + i * row, left
         body.append(_text(left - 6, y + row * 0.62, label, "end", 11))
-        for grade in grades:
+        for graded in grades:
+            grade = graded["grade"]
             n = counts.get(grade, 0)
             w = n * scale
             if w:
                 body.append(
                     f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{row - 7}" '
-                    f'fill="{colour(grade)}"><title>{escape(label)} {grade}: {n}</title></rect>'
+                    f'fill="{colour(graded["grade_order"])}"><title>{escape(label)} {grade}: {n}</title></rect>'
                 )
                 if w >= 14:
                     body.append(_text(x + w / 2, y + row * 0.58, n, "middle", 10, "#ffffff"))
@@ -288,7 +296,7 @@ def ranked_bars(groups: list[list[dict]], chart: str, title: str) -> str:
         body.append(_text(left - 6, y + row * 0.62, name, "end", 11))
         body.append(
             f'<rect x="{left}" y="{y:.1f}" width="{value * scale:.1f}" height="{row - 7}" '
-            f'fill="{colour(first["grade"])}"><title>{escape(names)}: {score(value)}</title></rect>'
+            f'fill="{colour(first["grade_order"])}"><title>{escape(names)}: {score(value)}</title></rect>'
         )
         label = score(value) if len(group) == 1 else f"{len(group)} 个中心 · {score(value)}"
         body.append(_text(left + value * scale + 4, y + row * 0.62, label, size=11))
@@ -317,7 +325,7 @@ def movement(rows: list[dict], title: str) -> str:
         before, now = float(center["previous_total_score"]), float(center["total_score"])
         x, y = pad + before * scale, low - now * scale
         body.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour(center["grade"])}" fill-opacity="0.8">'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour(center["grade_order"])}" fill-opacity="0.8">'
             f"<title>{escape(center['center_name'])}: {score(before)} → {score(now)}</title></circle>"
         )
     return _svg("year-on-year", size, size, body, title)
@@ -361,7 +369,7 @@ def history_chart(history: list[dict]) -> str:
         body.append(f'<polyline points="{coords}" fill="none" stroke="#4c9be8" stroke-width="2"/>')
     for x, y, h in points:
         body.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{colour(h["grade"])}">'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{colour(h["grade_order"])}">'
             f"<title>{h['evaluation_year']}: {score(h['total_score'])}</title></circle>"
         )
         body.append(_text(x, y - 9, f"{score(h['total_score'])} {h['grade']}", "middle", 10))
@@ -370,10 +378,13 @@ def history_chart(history: list[dict]) -> str:
     return _svg("score-history", width, bottom + 30, body, "历年总分与等级")
 
 
-def _legend(grades: list[str]) -> str:
+def _legend(grades: list[dict]) -> str:
     return (
         '<p class="legend">'
-        + "".join(f'<span><i class="swatch" style="background:{colour(g)}"></i>{g}</span>' for g in grades)
+        + "".join(
+            f'<span><i class="swatch" style="background:{colour(g["grade_order"])}"></i>{g["grade"]}</span>'
+            for g in grades
+        )
         + "</p>"
     )
 
@@ -432,10 +443,11 @@ def comprehensive_section(evaluation: YearEvaluation, pages: set[str] | None) ->
             f"<p>{evaluation.year} 年没有中心的建设期届满，本年度无综合评价。</p>",
             first=True,
         )
-    retained = sum(1 for r in rows if r["stays_in_system"])
+    figures = evaluation.summary
     intro = (
-        f"<p>{evaluation.year} 年共有 {len(rows)} 个中心建设期届满：{retained} 个保留，"
-        f"{len(rows) - retained} 个不予纳入。综合得分为建设期内各年度总分的平均值\uff1b"
+        f"<p>{evaluation.year} 年共有 {figures['build_periods_ending']} 个中心建设期届满："
+        f"{figures['retained']} 个保留，"
+        f"{figures['not_admitted']} 个不予纳入。综合得分为建设期内各年度总分的平均值\uff1b"
         "综合等级合格及以上的中心保留，否则不予纳入。</p>"
     )
     table = _table(
@@ -481,28 +493,25 @@ def summary_section(evaluation: YearEvaluation) -> str:
         by_district[center["district_name"] or center["district_code"]][center["grade"]] += 1
         by_industry[center["industry"]][center["grade"]] += 1
     moved = [c for c in centers if c["previous_total_score"] is not None]
-    grades = Counter(c["grade"] for c in centers)
-
-    def count(flag: str) -> int:
-        return sum(1 for c in centers if c[flag])
-
+    figures = evaluation.summary
+    graded = evaluation.graded()
     summary = (
-        f"<p>{len(centers)} 个中心参评（另有 {len(evaluation.new_centers)} 个新建中心不参评）· "
-        f"平均分 {score(sum(scores) / len(scores))} · "
-        + " · ".join(f"{g} {grades[g]}" for g in evaluation.grades())
-        + f" · 未报送年报 {count('is_missing_report')} · 核验差异 {count('has_verification_gap')}"
-        + f" · 限期整改 {count('needs_rectification')} · 建议撤销 {count('is_recommended_for_removal')}"
-        + f" · 撤销后仍在名单 {count('is_listed_after_removal')}</p>"
+        f"<p>{figures['centers_graded']} 个中心参评（另有 {figures['new_centers']} 个新建中心不参评）· "
+        f"平均分 {score(figures['average_score'])} · "
+        + " · ".join(f"{g['grade']} {g['centers']}" for g in graded)
+        + f" · 未报送年报 {figures['missing_reports']} · 核验差异 {figures['verification_gaps']}"
+        + f" · 限期整改 {figures['rectifications']} · 建议撤销 {figures['removal_recommendations']}"
+        + f" · 撤销后仍在名单 {figures['listed_after_removal']}</p>"
     )
     top, bottom = ranked_groups(centers), ranked_groups(centers, bottom=True)
     top_title = "前十名（按排名" + (f"\uff1b{tie_caption(top)}" if tie_caption(top) else "") + "）"
     bottom_title = "后十名（按排名" + (f"\uff1b{tie_caption(bottom)}" if tie_caption(bottom) else "") + "）"
     parts = [
         summary,
-        _legend(evaluation.grades()),
+        _legend(graded),
         histogram(scores, "总分分布"),
-        stacked_grades(by_district, evaluation.grades(), "grades-by-district", "各区市等级分布"),
-        stacked_grades(by_industry, evaluation.grades(), "grades-by-industry", "各产业领域等级分布"),
+        stacked_grades(by_district, graded, "grades-by-district", "各区市等级分布"),
+        stacked_grades(by_industry, graded, "grades-by-industry", "各产业领域等级分布"),
         ranked_bars(top, "top-centers", top_title),
         ranked_bars(bottom, "bottom-centers", bottom_title),
         movement(moved, "与上年相比") if moved else "<p>无上年评价可比较。</p>",
@@ -594,7 +603,7 @@ def method_section(evaluation: YearEvaluation) -> str:
 
 
 def flags_appendix(evaluation: YearEvaluation, pages: set[str] | None) -> str:
-    rows = evaluation.flagged()
+    rows = evaluation.flagged
     table = _table(
         ["中心编号", "中心名称", "总分", "等级", "年度结论", "未报送", "核验差异", "撤销后仍在名单", "重报缺少的指标"],
         [
@@ -920,11 +929,10 @@ def write_report(
     evaluation: YearEvaluation,
     folder: Path,
     centers: str | list[str] | None = "all",
-    *,
-    pdf: bool = False,
 ) -> list[Path]:
-    """``centers_{year}.html`` in ``folder``, a page ``centers/{code}.html`` for each of ``centers``
-    ("all": every graded center; a list of codes; None: none) and, with ``pdf``, ``centers_{year}.pdf``.
+    """``centers_{year}.html`` in ``folder`` (the first path returned) and a page
+    ``centers/{code}.html`` for each of ``centers`` ("all": every graded center; a list of
+    codes; None: none).
 
     One pass: the year's rows are grouped by center once and every page is drawn from them."""
     graded = [c["center_code"] for c in evaluation.centers]
@@ -943,11 +951,7 @@ def write_report(
             path = folder / "centers" / f"{code}.html"
             path.write_text(center_page(evaluation, code, indicators=indicators, history=history), encoding="utf-8")
             written.append(path)
-    if pdf:
-        from ttw.pdf import print_pdf
-
-        written.append(print_pdf(year_path, folder / f"centers_{evaluation.year}.pdf"))
     return written
 
 
-__all__ = ["center_page", "plain", "write_report", "year_page"]
+__all__ = ["center_page", "write_report", "year_page"]

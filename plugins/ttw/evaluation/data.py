@@ -1,9 +1,12 @@
-"""Center evaluation tables as evaluators receive them (docs/evaluation.md, "Deliverables").
+"""A year of the center evaluation as the deliverables show it (docs/evaluation.md, "Deliverables").
 
 Reads the published ``marts`` (never ``marts_build``): what an evaluator exports is
-what BI shows. :func:`load_year` gathers one year in one pass over one connection;
-:mod:`ttw.export` writes it as workbooks or CSV files, :mod:`ttw.report` as the HTML
-year report and one page per center, :mod:`ttw.pdf` prints the year report to PDF.
+what BI shows. :func:`load_year` gathers one year in one pass over one connection,
+every figure as the marts hold it: the scores and grades, the flagged centers and why
+(``rpt_center_flags``), the year's summary (``rpt_center_evaluation_summary``) and the
+centers per grade (``rpt_center_grade_counts``). The writers of this package
+(:mod:`.tables`, :mod:`.html`, :mod:`.pdf`) only lay these rows out;
+:func:`ttw.evaluation.deliver.deliver` runs them.
 
 Every deliverable carries where its figures come from (:class:`Provenance`): the
 published build (``ops.publishes``) and the data's as-of time, the newest load time of
@@ -16,13 +19,19 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 from psycopg.rows import dict_row
 
 from ttw.errors import TTWError
 from ttw.warehouse import Target, connect
 
+# the evaluation marts a year is read from, checked first: a clear error before a publish has made them
+REQUIRED_TABLES = (
+    "rpt_center_performance",
+    "rpt_center_flags",
+    "rpt_center_evaluation_summary",
+    "rpt_center_grade_counts",
+)
 # the marts of the center reports' narrative, instrument sharing and changed figures:
 # key -> (table, its year column, the order of a center's rows)
 NARRATIVE_TABLES = {
@@ -57,31 +66,22 @@ class YearEvaluation:
     comprehensive: list[dict] = field(default_factory=list)  # build periods ending this year
     history: list[dict] = field(default_factory=list)  # every year's total and grade, all centers
     new_centers: list[dict] = field(default_factory=list)  # rpt_center_new_centers: listed, not graded
+    flagged: list[dict] = field(default_factory=list)  # rpt_center_performance rows of rpt_center_flags, by rank
+    summary: dict = field(default_factory=dict)  # the rpt_center_evaluation_summary row of the year
+    grade_counts: list[dict] = field(default_factory=list)  # rpt_center_grade_counts rows, best grade first
     narrative: dict[str, dict[str, list[dict]]] = field(default_factory=dict)  # key -> center -> rows
     provenance: Provenance = field(default_factory=Provenance)
 
+    def graded(self) -> list[dict]:
+        """The rpt_center_grade_counts rows of the grades that occur this year, best first."""
+        return [row for row in self.grade_counts if row["centers"]]
+
     def grades(self) -> list[str]:
         """The scheme's grades that occur this year, best first (grade_thresholds.grade_order)."""
-        order = {row["grade"]: row["grade_order"] for row in self.centers}
-        return sorted(order, key=order.__getitem__)
-
-    def grade_names_en(self) -> dict[str, str]:
-        return {row["grade"]: row["grade_en"] for row in self.centers}
+        return [row["grade"] for row in self.graded()]
 
     def scheme_versions(self) -> list[str]:
         return sorted({str(row["scheme_version"]) for row in self.centers if row["scheme_version"] is not None})
-
-    def flagged(self) -> list[dict]:
-        """The centers an evaluator has to look at: a flag, an annual outcome or a roster conflict."""
-        return [
-            row
-            for row in self.centers
-            if row["is_missing_report"]
-            or row["has_verification_gap"]
-            or row["annual_outcome"] != "none"
-            or row["is_listed_after_removal"]
-            or row["has_dropped_indicators"]
-        ]
 
     def by_center(self, rows: list[dict]) -> dict[str, list[dict]]:
         grouped: dict[str, list[dict]] = defaultdict(list)
@@ -152,10 +152,9 @@ def _narrative(cur, schema: str, year: int) -> dict[str, dict[str, list[dict]]]:
 def load_year(target: Target, year: int, *, schema: str = "marts") -> YearEvaluation:
     """One year's evaluation from the published marts; a clear error when there is none."""
     with connect(target) as conn, conn.cursor(row_factory=dict_row) as cur:
-        if not _exists(cur, schema, "rpt_center_performance"):
-            raise TTWError(
-                f"{schema}.rpt_center_performance does not exist yet: run `ttw build` and `ttw publish` first"
-            )
+        for table in REQUIRED_TABLES:
+            if not _exists(cur, schema, table):
+                raise TTWError(f"{schema}.{table} does not exist yet: run `ttw build` and `ttw publish` first")
         evaluation = YearEvaluation(year)
         evaluation.centers = cur.execute(
             f"select * from {schema}.rpt_center_performance where evaluation_year = %s"
@@ -195,12 +194,27 @@ def load_year(target: Target, year: int, *, schema: str = "marts") -> YearEvalua
             (year,),
         ).fetchall()
         evaluation.history = cur.execute(
-            f"select center_code, evaluation_year, total_score, grade, grade_en, overall_rank, annual_outcome_zh"
+            "select center_code, evaluation_year, total_score, grade, grade_en, grade_order, overall_rank,"
+            f" annual_outcome_zh"
             f" from {schema}.rpt_center_performance where evaluation_year <= %s order by center_code, evaluation_year",
             (year,),
         ).fetchall()
         evaluation.new_centers = cur.execute(
             f"select * from {schema}.rpt_center_new_centers where evaluation_year = %s order by center_code",
+            (year,),
+        ).fetchall()
+        evaluation.flagged = cur.execute(
+            f"select performance.*, flags.flag_count, flags.flag_reasons, flags.flag_reasons_en"
+            f" from {schema}.rpt_center_flags as flags"
+            f" join {schema}.rpt_center_performance as performance using (center_code, evaluation_year)"
+            " where flags.evaluation_year = %s order by performance.overall_rank, performance.center_code",
+            (year,),
+        ).fetchall()
+        evaluation.summary = cur.execute(
+            f"select * from {schema}.rpt_center_evaluation_summary where evaluation_year = %s", (year,)
+        ).fetchone()
+        evaluation.grade_counts = cur.execute(
+            f"select * from {schema}.rpt_center_grade_counts where evaluation_year = %s order by grade_order",
             (year,),
         ).fetchall()
         evaluation.narrative = _narrative(cur, schema, year)
@@ -226,19 +240,3 @@ def evaluated_years(target: Target, *, schema: str = "marts") -> list[int]:
                 " group by evaluation_year having bool_or(not is_missing_report) order by 1"
             ).fetchall()
         ]
-
-
-def write_year(target: Target, year: int, folder: Path, *, pdf: bool = True) -> list[Path]:
-    """A year's evaluator deliverables in ``folder``, from one load of the marts: the workbook
-    in Chinese and in English, the CSV files (Chinese), the HTML year report with a page per
-    graded center (``report/centers/{code}.html``) and, with ``pdf``, the year report as PDF."""
-    from ttw.export import write_csv, write_xlsx
-    from ttw.report import write_report
-
-    evaluation = load_year(target, year)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = [write_xlsx(evaluation, folder / f"centers_{year}.xlsx", "zh")]
-    written.append(write_xlsx(evaluation, folder / f"centers_{year}_en.xlsx", "en"))
-    written += write_csv(evaluation, folder / "csv", "zh")
-    written += write_report(evaluation, folder / "report", centers="all", pdf=pdf)
-    return written

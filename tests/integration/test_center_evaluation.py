@@ -5,10 +5,13 @@ HTML report in headless Chromium) read back as documented."""
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
 import subprocess
+import sys
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -24,6 +27,7 @@ from ttw.settings import PROJECT_ROOT, Settings
 from ttw.warehouse import connect, reset_layers
 
 SEEDS = PROJECT_ROOT / "dbt_project" / "seeds"
+TTW = str(Path(sys.executable).with_name("ttw"))
 YEAR = 2024
 FORMULA = '=HYPERLINK("http://attacker.example","点击")'
 
@@ -154,6 +158,34 @@ def test_html_report_renders_in_headless_chromium_with_its_charts(evaluated, tmp
     ).stdout
     assert 'data-chart="indicator-scores"' in center_dom
     assert 'data-chart="score-history"' in center_dom
+
+
+def test_the_commands_write_the_files_they_name_through_one_delivery(evaluated, settings, tmp_path):
+    """ttw export centers (xlsx or csv, zh or en) and ttw report centers write what they name."""
+    env = {**os.environ, "TTW_HOME": str(settings.home_dir)}
+    if evaluated.embedded:
+        env["TTW_WAREHOUSE_PORT"] = str(evaluated.port)
+    if settings.warehouse_url:
+        env["TTW_WAREHOUSE_URL"] = settings.warehouse_url
+
+    def ttw(*args: str) -> str:
+        done = subprocess.run([TTW, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    evaluation = load_year(evaluated, YEAR)
+    said = ttw("export", "centers", "--year", str(YEAR), "--out", str(tmp_path / "book.xlsx"))
+    assert f"wrote {tmp_path / 'book.xlsx'}" in said
+    assert f"{len(evaluation.centers)} centers, {len(evaluation.flagged)} flagged" in said
+    assert load_workbook(tmp_path / "book.xlsx").sheetnames == [zh for zh, _, _ in SHEETS.values()]
+    ttw("export", "centers", "--year", str(YEAR), "--format", "csv", "--lang", "en", "--out", str(tmp_path / "csv"))
+    assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == sorted(f"centers_{YEAR}_{key}.csv" for key in SHEETS)
+    assert (tmp_path / "csv" / f"centers_{YEAR}_ranking.csv").read_text(encoding="utf-8-sig").startswith("Rank,")
+    center = evaluation.centers[0]["center_code"]
+    said = ttw("report", "centers", "--year", str(YEAR), "--out", str(tmp_path / "report"), "--center", center)
+    assert f"wrote {tmp_path / 'report' / f'centers_{YEAR}.html'}" in said
+    assert f"wrote 1 center page(s) in {tmp_path / 'report' / 'centers'}" in said
+    assert [p.name for p in (tmp_path / "report" / "centers").iterdir()] == [f"{center}.html"]
 
 
 def test_a_weight_changed_in_the_seed_changes_the_scores_with_no_code_change(evaluated, settings, tmp_path):

@@ -50,7 +50,7 @@ import psycopg
 from psycopg import sql
 
 from ttw.errors import TTWError
-from ttw.sources import RawTable
+from ttw.sources import CSV_ENCODINGS, RawTable
 
 CHUNK = 1 << 20
 # bad records a file may hold and still load record by record: past it, the file is rejected
@@ -796,8 +796,7 @@ def _utf8_line(chunk: bytes) -> bool:
 
 def _csv_text(raw: io.BufferedReader, encoding: str, errors: str) -> io.TextIOWrapper:
     csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
-    codec = "gb18030" if encoding == "GB18030" else "utf-8"
-    return io.TextIOWrapper(raw, encoding=codec, errors=errors, newline="")
+    return io.TextIOWrapper(raw, encoding=CSV_ENCODINGS[encoding], errors=errors, newline="")
 
 
 def _csv_records(path: Path, encoding: str, skip_bytes: int) -> int:

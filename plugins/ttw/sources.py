@@ -180,6 +180,9 @@ def _roster_columns() -> tuple[Column, ...]:
 
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".xlsb")
+# the text encodings CSV deliveries come in: PostgreSQL's name (what COPY is told) -> Python's
+# codec, in the order a line is tried (GB18030 decodes almost any bytes, so it comes last)
+CSV_ENCODINGS: dict[str, str] = {"UTF8": "utf-8", "GB18030": "gb18030"}
 
 REGISTRY_CONTRACTS = SourceFamily(
     name="registry_contracts",

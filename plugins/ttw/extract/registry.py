@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ttw.errors import TTWError
 from ttw.extract.workbook import NUL_REASON, SUFFIXES, Book, cell_name, check_sheet, open_workbook, sheet_rows
-from ttw.sources import REGISTRY_CONTRACTS
+from ttw.sources import CSV_ENCODINGS, REGISTRY_CONTRACTS
 
 # the export's columns, their header labels and which are required: the source registry
 _FAMILY = REGISTRY_CONTRACTS
@@ -67,7 +67,7 @@ def detect_encoding(head: bytes) -> tuple[str, int] | None:
         if line.isascii():
             continue
         whole = number < len(lines)  # the last line may be cut by the sniff
-        for codec, name in (("utf-8", "UTF8"), ("gb18030", "GB18030")):
+        for name, codec in CSV_ENCODINGS.items():
             try:
                 codecs.getincrementaldecoder(codec)().decode(line, final=whole)
             except UnicodeDecodeError:
@@ -163,7 +163,7 @@ def read_csv_layout(
     if detected is None:
         raise TTWError(f"{path}: not UTF-8 or GB18030 text")
     encoding, bom = detected
-    text = head[bom:].decode("utf-8" if encoding == "UTF8" else "gb18030", errors="replace")
+    text = head[bom:].decode(CSV_ENCODINGS[encoding], errors="replace")
     try:  # newline="": lines may end in CR LF, LF or a lone CR (classic Mac OS)
         header = next(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:

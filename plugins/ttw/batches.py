@@ -73,16 +73,12 @@ def operator(context: str | None = None) -> str:
 
 
 def ensure_retraction_columns(conn: psycopg.Connection) -> None:
-    """The retraction columns of ops.load_batches on a warehouse made before them. The DDL
-    runs only when they are missing: it would otherwise wait for every load in progress."""
+    """The retraction columns of ops.load_batches on a warehouse made before them: the ops
+    schema at its newest revision (one query when it is; no DDL, which would wait for every
+    load in progress)."""
     from ttw.load import ensure_ops
 
-    missing = not conn.execute(
-        "select 1 from information_schema.columns where table_schema = 'ops' and table_name = 'load_batches'"
-        " and column_name = 'retracted_at'"
-    ).fetchone()
-    if missing:
-        ensure_ops(conn)
+    ensure_ops(conn)
 
 
 def list_batches(target: Target, *, family: str | None = None, limit: int = 20) -> list[Batch]:

@@ -85,15 +85,9 @@ def fix_build_batches(target: Target) -> int:
     from ttw.warehouse import connect
 
     with connect(target) as conn, conn.transaction():
-        conn.execute("create table if not exists ops.build_batches (batch_id bigint primary key)")
-        conn.execute(
-            "create table if not exists ops.model_batches"
-            " (model text not null, batch_id bigint not null, primary key (model, batch_id))"
-        )
         ensure_retraction_columns(conn)
         # the retracted batches a model still holds rows of: while there is one, this build
         # rebuilds every incremental model from scratch (should_full_refresh in macros/incremental.sql)
-        conn.execute("create table if not exists ops.build_retractions (batch_id bigint primary key)")
         conn.execute("delete from ops.build_retractions")
         conn.execute(
             "insert into ops.build_retractions select distinct seen.batch_id from ops.model_batches as seen"
@@ -146,12 +140,14 @@ def ensure_sources(target: Target) -> None:
     """dbt's sources exist even before a family's first delivery. Their DDL runs only when
     one is missing: it would otherwise wait for every load in progress to commit."""
     from ttw.ingest import ensure_raw_tables
+    from ttw.load import ensure_ops
     from ttw.sources import FILE_TABLES
     from ttw.warehouse import connect
 
     names = ["ops.load_batches", "ops.load_rejects", "ops.marts_build_state", "ops.publishes", "raw.platform_records"]
     names += [table.qualified for table in FILE_TABLES]
     with connect(target) as conn:
+        ensure_ops(conn)  # the ops tables of a warehouse made by an older ttw, brought up to date
         missing = [name for name in names if conn.execute("select to_regclass(%s)", (name,)).fetchone()[0] is None]
     if missing:
         ensure_raw_tables(target)
@@ -324,9 +320,9 @@ def fix_scope_batches(target: Target) -> bool:
     from ttw.warehouse import connect
 
     with connect(target) as conn, conn.transaction():
-        if conn.execute("select to_regclass('ops.built_batches')").fetchone()[0] is None:
+        # a whole build records its sources and its batches together (_record_sources)
+        if not conn.execute("select exists (select from ops.build_sources)").fetchone()[0]:
             return False
-        conn.execute("create table if not exists ops.build_scope_batches (batch_id bigint primary key)")
         conn.execute("delete from ops.build_scope_batches")
         conn.execute(
             "insert into ops.build_scope_batches select batch_id from ops.build_batches"
@@ -341,7 +337,6 @@ def _record_sources(target: Target, rows: dict[str, int], checksum: str) -> None
     with connect(target) as conn, conn.transaction():
         # the batches this whole build read and tested: a later --changed build scopes its
         # tests to the batches beyond them (fix_scope_batches)
-        conn.execute("create table if not exists ops.built_batches (batch_id bigint primary key)")
         conn.execute("delete from ops.built_batches")
         conn.execute("insert into ops.built_batches select batch_id from ops.build_batches")
         conn.execute("delete from ops.build_sources")

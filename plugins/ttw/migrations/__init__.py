@@ -41,7 +41,7 @@ LOCK = "ops_migrations"
 
 # Alembic's environment is process-global while it renders: one thread at a time
 _rendering = threading.Lock()
-_rendered: dict[str | None, str] = {}
+_rendered: dict[tuple[str | None, str], str] = {}
 _head: list[str] = []
 
 
@@ -60,21 +60,21 @@ def head() -> str:
         return _head[0]
 
 
-def upgrade_sql(start: str | None) -> str:
+def upgrade_sql(start: str | None, end: str = "head") -> str:
     """The SQL that takes the ops schema from revision ``start`` (None: no version table
-    yet) to the head, rendered once per process."""
+    yet) to ``end``, rendered once per process."""
     with _rendering:
-        if start not in _rendered:
+        if (start, end) not in _rendered:
             buffer = io.StringIO()
             try:
-                command.upgrade(config(buffer), f"{start}:head" if start else "head", sql=True)
+                command.upgrade(config(buffer), f"{start}:{end}" if start else end, sql=True)
             except CommandError as exc:
                 raise TTWError(
                     f"the warehouse's ops schema is at revision {start}, which this ttw does not know"
                     f" (a newer ttw migrated it?): {exc}"
                 ) from None
-            _rendered[start] = buffer.getvalue()
-        return _rendered[start]
+            _rendered[start, end] = buffer.getvalue()
+        return _rendered[start, end]
 
 
 def current(conn: psycopg.Connection) -> str | None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = ${repr(up_revision)}
-down_revision = ${repr(down_revision)}
+revision = "${up_revision}"
+down_revision = ${repr(down_revision).replace("'", '"')}
 branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
 

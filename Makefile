@@ -50,12 +50,12 @@ demo: $(STAMP) ## Main job: embedded warehouse, sample exports through Airflow, 
 lint: $(STAMP) ## ruff (Python) and sqlfluff (dbt SQL)
 	$(BIN)/ruff check plugins dags tests
 	$(BIN)/ruff format --check plugins dags tests
-	cd dbt_project && ../$(BIN)/sqlfluff lint models tests
+	cd dbt_project && ../$(BIN)/sqlfluff lint models tests macros
 
 format: $(STAMP) ## Apply ruff and sqlfluff fixes
 	$(BIN)/ruff check --fix plugins dags tests
 	$(BIN)/ruff format plugins dags tests
-	cd dbt_project && ../$(BIN)/sqlfluff fix models tests
+	cd dbt_project && ../$(BIN)/sqlfluff fix models tests macros
 
 test: lint ## Lint, then every test: unit, integration (embedded Postgres), DAGs (DagBag + dag.test)
 	$(BIN)/pytest $(SPREAD)

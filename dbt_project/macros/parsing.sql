@@ -1,3 +1,8 @@
+-- sqlfluff:exclude_rules:LT02
+{#- (For the linter, outside the macro, which dbt ignores: the functions' bodies are
+    dollar-quoted and hold regular expressions ending in $, which sqlfluff's lexer pairs
+    with the wrong $fn$, and the credit code's weighted sum is a Jinja loop, so layout.indent
+    reports indents the rendered SQL does not have; every other rule still applies.) -#}
 {#- SQL functions for the value formats upstream uses. They return null for a value
     they cannot read, so staging can route the row to the rejects with a reason. -#}
 {% macro create_parsing_functions() %}

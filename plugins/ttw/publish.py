@@ -32,9 +32,7 @@ from psycopg import sql
 
 from ttw.errors import Refusal
 from ttw.settings import Settings
-from ttw.warehouse import Target, connect
-
-BUILD_SCHEMA = "marts_build"
+from ttw.warehouse import BUILD_SCHEMA, Target, connect
 
 
 def _require_passed_audit(settings: Settings, target: Target, pinned: str | None = None) -> str:
@@ -314,15 +312,15 @@ def _publish(settings: Settings, target: Target, pinned: str | None = None) -> d
             if name not in tables:
                 conn.execute(sql.SQL("drop table marts.{}").format(sql.Identifier(name)))
         for name in tables:
-            ident = sql.Identifier(name)
+            ident, built = sql.Identifier(name), sql.Identifier(BUILD_SCHEMA, name)
             if name in published and name not in recreated:
                 # rows, not tables, are replaced: readers keep their AccessShare locks (no
                 # waiting, no deadlock) and see the old rows until this transaction commits
                 conn.execute(sql.SQL("delete from marts.{}").format(ident))
-                conn.execute(sql.SQL("insert into marts.{0} select * from marts_build.{0}").format(ident))
+                conn.execute(sql.SQL("insert into marts.{} select * from {}").format(ident, built))
             else:  # a new model, or one whose columns changed
                 conn.execute(sql.SQL("drop table if exists marts.{}").format(ident))
-                conn.execute(sql.SQL("create table marts.{0} as table marts_build.{0}").format(ident))
+                conn.execute(sql.SQL("create table marts.{} as table {}").format(ident, built))
             _mirror_comments(conn, name)
             # before the frozen rows go back, so that they are held to the same contract
             _mirror_constraints(conn, name)

@@ -23,7 +23,10 @@ from psycopg import sql
 from ttw.errors import TTWError
 from ttw.settings import Settings
 
-SCHEMAS = ("raw", "ops", "staging", "intermediate", "snapshots", "marts_build", "marts")
+# the schema dbt builds the marts into, audited and then published into marts (dbt's own
+# copy is the profile's target schema, tests/unit/test_build_schema.py checks they agree)
+BUILD_SCHEMA = "marts_build"
+SCHEMAS = ("raw", "ops", "staging", "intermediate", "snapshots", BUILD_SCHEMA, "marts")
 EMBEDDED_SUPERUSER = "postgres"
 # PostgreSQL refuses to run as root; as root, the server runs as this system user.
 EMBEDDED_SYSTEM_USER = "embedded_postgres"

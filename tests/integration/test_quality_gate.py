@@ -1,4 +1,5 @@
-"""Write-audit-publish: GX suites and dbt tests gate what BI reads in marts."""
+"""Write-audit-publish: dbt tests and GX suites gate what BI reads in marts, one owner per check
+(docs/checks.md)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ import threading
 
 import pytest
 
-from ttw.build import build
+from ttw.build import build, run_dbt
 from ttw.errors import TTWError
 from ttw.ingest import ingest_contracts
 from ttw.pipeline import ingest_dataset, registry_months
 from ttw.publish import publish
-from ttw.quality import audit, load_suites, suites_dir, validate_dataframe
-from ttw.warehouse import connect, table_checksums
+from ttw.quality import audit, load_suites, newest_build, suites_dir, validate_dataframe
+from ttw.warehouse import BUILD_SCHEMA, connect, table_checksums
+
+# the dbt test that owns "a grade is one of the scheme's" (rpt_center_performance.grade)
+GRADE_RULE = "test.ttw.relationships_rpt_center_performance_grade__grade__ref_grade_thresholds_"
 
 
 def test_a_broken_mart_fails_the_audit_and_leaves_marts_untouched(clean_target, settings, small_dataset):
@@ -26,22 +30,39 @@ def test_a_broken_mart_fails_the_audit_and_leaves_marts_untouched(clean_target, 
     # duplicated center-year out of the table itself) and a PII column
     with connect(clean_target) as conn:
         conn.execute(
-            "update marts_build.rpt_center_performance set grade = '待定'"
+            f"update {BUILD_SCHEMA}.rpt_center_performance set grade = '待定'"
             " where (center_code, evaluation_year) in"
-            " (select center_code, evaluation_year from marts_build.rpt_center_performance order by 1, 2 limit 1)"
+            f" (select center_code, evaluation_year from {BUILD_SCHEMA}.rpt_center_performance order by 1, 2 limit 1)"
         )
-        conn.execute("alter table marts_build.fct_tech_contracts add column contact_phone text")
+        conn.execute(f"alter table {BUILD_SCHEMA}.fct_tech_contracts add column contact_phone text")
         conn.commit()
+    # the grade is a model invariant, a dbt test of the build owns it: the build's tests of the
+    # model run on what it holds (again, under the build's id, as a retried test task does)
+    with pytest.raises(TTWError):
+        run_dbt(
+            settings, clean_target, ["test", "--select", "rpt_center_performance"], build_id=newest_build(clean_target)
+        )
     result = audit(settings, clean_target)
     assert not result.ok
     failed = {(c.suite, c.expectation) for c in result.failed_critical}
-    assert ("publish_rpt_center_performance", "expect_column_values_to_be_in_set") in failed
+    assert any(suite == "dbt" and rule.startswith(f"{GRADE_RULE}.") for suite, rule in failed)
     assert ("publish_no_pii", "expect_column_max_to_be_between") in failed
 
     with pytest.raises(TTWError) as excinfo:
         publish(settings, clean_target)
+    assert GRADE_RULE in str(excinfo.value)
+    assert table_checksums(clean_target, "marts") == before
+
+    # the model built again passes its tests; the PII column, a GX check, still blocks
+    build(settings, clean_target, select=["rpt_center_performance"])
+    result = audit(settings, clean_target)
+    assert not result.ok
+    assert ("publish_no_pii", "expect_column_max_to_be_between") in {
+        (c.suite, c.expectation) for c in result.failed_critical
+    }
+    with pytest.raises(TTWError) as excinfo:
+        publish(settings, clean_target)
     message = str(excinfo.value)
-    assert "publish_rpt_center_performance: expect_column_values_to_be_in_set (grade)" in message
     assert "publish_no_pii" in message
     assert "data_docs" in message
     assert table_checksums(clean_target, "marts") == before

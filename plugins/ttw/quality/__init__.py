@@ -1,11 +1,19 @@
-"""Quality gates: Great Expectations suites at the two boundaries users care about.
+"""Quality gates: dbt's tests of the build and Great Expectations suites, one owner per check.
+
+dbt owns the invariants of the models (keys, required values, relationships, accepted
+values, reconciliations between models); GX owns the landing checks on ``raw``/``ops`` and
+the distribution checks (shares, ranges, volumes), plus the publish guards that look
+beyond one model (no PII column, no table built without its sources). docs/checks.md
+says which check lives where.
 
 ``expectations/suites/*.json`` are GX Core 1.x expectation suites as reviewable files.
 A suite's ``meta`` says where it looks: ``boundary`` is ``landing`` (what arrived, in
 ``raw``/``ops``) or ``publish`` (what BI is about to read, in ``marts_build``), and
 ``table`` names the table or ``query`` gives SQL (``{build}`` stands for the schema
-being audited). Each expectation's ``meta.severity`` is ``critical`` (blocks publishing)
-or ``warning`` (reported only); critical is the default.
+being audited). Each expectation's GX ``severity`` is ``critical`` (the default: blocks
+publishing), ``warning`` or ``info`` (reported only). A landing suite on a raw table the
+source registry declares (``ttw.sources``) gets one ``expect_column_to_exist`` per
+declared column and load metadata column from the declaration (:func:`declared_columns`).
 
 :func:`audit` runs every suite against the warehouse, adds the dbt results of the build
 ``marts_build`` holds (``ops.dbt_results``, written by dbt itself under the build's id),
@@ -25,10 +33,10 @@ from pathlib import Path
 from ttw.errors import Refusal, TTWError
 from ttw.load import ensure_ops
 from ttw.settings import Settings, disable_telemetry
-from ttw.warehouse import Target, connect
+from ttw.warehouse import BUILD_SCHEMA, Target, connect
 
-BUILD_SCHEMA = "marts_build"
-SEVERITIES = ("critical", "warning")
+# GX's FailureSeverity values (the expectation's own ``severity`` field); only critical blocks
+SEVERITIES = ("critical", "warning", "info")
 PASSED = ("pass", "success", "warn")  # dbt node statuses that do not block publishing
 
 
@@ -65,8 +73,21 @@ def suites_dir(settings: Settings) -> Path:
     return settings.project_dir / "expectations" / "suites"
 
 
+def declared_columns(table: str) -> list[dict]:
+    """``expect_column_to_exist`` (critical) for each column the source registry declares for
+    the raw ``table`` and each load metadata column; none for a table it does not declare."""
+    from ttw.sources import FAMILIES, RAW_METADATA
+
+    declared = {t.qualified: (*t.columns, *RAW_METADATA) for f in FAMILIES for t in f.tables}
+    return [
+        {"type": "expect_column_to_exist", "kwargs": {"column": column}, "severity": "critical"}
+        for column in declared.get(table, ())
+    ]
+
+
 def load_suites(folder: Path, boundary: str | None = None) -> list[dict]:
-    """The suite files in ``folder`` (optionally of one boundary), checked for the keys we use."""
+    """The suite files in ``folder`` (optionally of one boundary), checked for the keys we use;
+    a landing suite on a declared raw table starts with its :func:`declared_columns`."""
     suites = []
     for path in sorted(folder.glob("*.json")):
         try:
@@ -77,9 +98,15 @@ def load_suites(folder: Path, boundary: str | None = None) -> list[dict]:
         if meta.get("boundary") not in ("landing", "publish") or not (meta.get("table") or meta.get("query")):
             raise TTWError(f"{path}: meta needs boundary (landing or publish) and a table or a query")
         for expectation in suite.get("expectations", []):
-            severity = expectation.get("meta", {}).get("severity", "critical")
+            severity = expectation.get("severity", "critical")
             if severity not in SEVERITIES:
-                raise TTWError(f"{path}: {expectation.get('type')}: severity {severity!r} is not critical or warning")
+                raise TTWError(
+                    f"{path}: {expectation.get('type')}: severity {severity!r} is not {', '.join(SEVERITIES)}"
+                )
+            if "severity" in expectation.get("meta", {}):
+                raise TTWError(f"{path}: {expectation.get('type')}: severity belongs in the expectation, not its meta")
+        if meta["boundary"] == "landing" and meta.get("table"):
+            suite["expectations"] = declared_columns(meta["table"]) + suite.get("expectations", [])
         if boundary is None or meta["boundary"] == boundary:
             suites.append(suite)
     return suites
@@ -125,7 +152,7 @@ def _checks(boundary: str, suite_name: str, validation) -> list[Check]:
                 suite=suite_name,
                 expectation=config.type,
                 column=column,
-                severity=(config.meta or {}).get("severity", "critical"),
+                severity=config.severity.value,
                 success=bool(result.success),
                 observed=_observed(result) if not error else f"error: {error}",
                 details={k: v for k, v in (result.result or {}).items() if k != "partial_unexpected_index_list"},
@@ -250,13 +277,13 @@ def require_newest_build(target: Target, build_id: str | None) -> str:
         raise Refusal("no dbt build recorded in ops.dbt_results: run `ttw build` before the audit")
     if build_id is not None and newest != build_id:
         raise Refusal(
-            f"marts_build now holds build {newest}, not build {build_id} that this run made:"
+            f"{BUILD_SCHEMA} now holds build {newest}, not build {build_id} that this run made:"
             " it is not audited or published here (the newer build's own run does that)"
         )
     state = build_state(target)
     if state is not None and not state.finished:
         raise Refusal(
-            f"build {newest} did not finish (it was stopped midway): marts_build may hold parts of it; run a build"
+            f"build {newest} did not finish (it was stopped midway): {BUILD_SCHEMA} may hold parts of it; run a build"
         )
     return newest
 

@@ -128,6 +128,21 @@ def warehouse_url() -> None:
     print(resolve_target(get_settings()).display_url)
 
 
+@warehouse_app.command("migrate")
+def warehouse_migrate() -> None:
+    """Bring the ops schema to the newest revision (docs/operations.md); print the revision before and after."""
+    from ttw.migrations import ensure_current
+    from ttw.warehouse import connect, ensure_warehouse
+
+    with connect(ensure_warehouse(get_settings()), autocommit=True) as conn:
+        before, after = ensure_current(conn)
+    out.print(
+        f"ops schema: at {after}, the newest"
+        if before == after
+        else f"ops schema: {before or 'no revision'} -> {after}"
+    )
+
+
 @warehouse_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def warehouse_psql(ctx: typer.Context) -> None:
     """Open psql (shipped with the embedded server) on the warehouse; extra arguments go to psql."""

@@ -1,0 +1,5 @@
+"""`python -m ttw.cli`: the ``ttw`` command line."""
+
+from ttw.cli import main
+
+main()

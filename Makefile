@@ -38,7 +38,7 @@ $(TOOLS)/bin/uv:
 # --compile-bytecode: every ttw, dbt and Airflow task process starts from compiled modules,
 # also where PYTHONDONTWRITEBYTECODE keeps Python from writing them itself (importing Great
 # Expectations alone would compile about 2,000 modules on each run)
-$(STAMP): pyproject.toml uv.lock | $(UV)
+$(STAMP): pyproject.toml tools/pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
@@ -48,13 +48,13 @@ demo: $(STAMP) ## Main job: embedded warehouse, sample exports through Airflow, 
 	$(BIN)/ttw demo
 
 lint: $(STAMP) ## ruff (Python) and sqlfluff (dbt SQL)
-	$(BIN)/ruff check plugins dags tests
-	$(BIN)/ruff format --check plugins dags tests
+	$(BIN)/ruff check plugins tools dags tests
+	$(BIN)/ruff format --check plugins tools dags tests
 	cd dbt_project && ../$(BIN)/sqlfluff lint models tests macros
 
 format: $(STAMP) ## Apply ruff and sqlfluff fixes
-	$(BIN)/ruff check --fix plugins dags tests
-	$(BIN)/ruff format plugins dags tests
+	$(BIN)/ruff check --fix plugins tools dags tests
+	$(BIN)/ruff format plugins tools dags tests
 	cd dbt_project && ../$(BIN)/sqlfluff fix models tests macros
 
 test: lint ## Lint, then every test: unit, integration (embedded Postgres), DAGs (DagBag + dag.test)

@@ -31,7 +31,7 @@ os.environ.setdefault("TTW_SETTLE_SECONDS", "0")
 # the DAG tests name delivery folders under pytest's temporary folders as landing_dir
 os.environ.setdefault("TTW_LANDING_ROOTS", json.dumps([tempfile.gettempdir()]))
 
-SAMPLE_CONTRACTS = PROJECT_ROOT / "plugins" / "ttw" / "samples" / "contracts_sample.csv"
+SAMPLE_CONTRACTS = PROJECT_ROOT / "tools" / "ttw_dev" / "samples" / "contracts_sample.csv"
 
 
 def free_port() -> int:
@@ -93,7 +93,7 @@ def clean_target(target):
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small generated dataset (scale 0.05), made once per session."""
-    from ttw.generate import generate
+    from ttw_dev.generate import generate
 
     root = tmp_path_factory.mktemp("generated-small")
     generate(root, scale=0.05, seed=7)
@@ -103,7 +103,7 @@ def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def defective_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny dataset where three rows in ten are damaged: every defect path is exercised."""
-    from ttw.generate import generate
+    from ttw_dev.generate import generate
 
     root = tmp_path_factory.mktemp("generated-defective")
     generate(root, scale=0.02, seed=11, defect_rate=0.3)
@@ -113,7 +113,7 @@ def defective_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def qingdao_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The calibrated Qingdao sample (scale 1, default seed), made once per session."""
-    from ttw.generate import generate
+    from ttw_dev.generate import generate
 
     root = tmp_path_factory.mktemp("generated-scale1")
     generate(root, scale=1.0, seed=42)
@@ -123,7 +123,7 @@ def qingdao_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def platform_server(small_dataset):
     """Start sample platform servers over the small dataset on free loopback ports."""
-    from ttw.platform_server import serve
+    from ttw_dev.platform_server import serve
 
     started = []
 

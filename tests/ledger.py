@@ -8,7 +8,7 @@ from pathlib import Path
 from ttw.settings import PROJECT_ROOT
 from ttw.warehouse import connect
 
-SAMPLE = PROJECT_ROOT / "plugins" / "ttw" / "samples" / "contracts_sample.csv"  # 62 records
+SAMPLE = PROJECT_ROOT / "tools" / "ttw_dev" / "samples" / "contracts_sample.csv"  # 62 records
 
 # raw table -> the family whose batches write it
 RAW_FAMILIES = {

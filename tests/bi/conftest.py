@@ -10,10 +10,10 @@ import requests
 
 from ttw.bi import setup, start_server, stop_server, wait_healthy
 from ttw.build import build
-from ttw.pipeline import ingest_dataset
 from ttw.publish import publish
 from ttw.quality import audit
 from ttw.warehouse import reset_layers
+from ttw_dev.dataset import ingest_dataset
 
 
 def free_port() -> int:

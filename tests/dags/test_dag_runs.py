@@ -10,15 +10,15 @@ import psycopg
 import pytest
 from generated import PLATFORM_TOKEN, newest_valid_contracts
 
-from ttw.bench.query import queries as bench_query_files
-from ttw.bench.query import run as bench_queries
-from ttw.demo import DAG_ORDER, platform_connections
 from ttw.orchestrate import prepare_airflow, run_dag
-from ttw.pipeline import land_dataset, platform_resources
 from ttw.publish import table_indexes
 from ttw.quality import load_suites
 from ttw.roles import BI_READER, apply_roles
 from ttw.warehouse import connect, table_checksums
+from ttw_dev.bench.query import queries as bench_query_files
+from ttw_dev.bench.query import run as bench_queries
+from ttw_dev.dataset import land_dataset, platform_resources
+from ttw_dev.demo import DAG_ORDER, platform_connections
 
 BI_PASSWORD = "bi-reader-test-password"
 

@@ -9,9 +9,9 @@ import re
 from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
 
 from ttw.build import build
-from ttw.pipeline import ingest_dataset
 from ttw.quality import audit, load_suites, run_suites, suites_dir
 from ttw.warehouse import connect
+from ttw_dev.dataset import ingest_dataset
 
 
 def test_the_audit_builds_data_docs_once_with_a_page_per_suite(clean_target, settings, small_dataset, monkeypatch):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ttw.bench.load import make_contracts_csv, run, run_registry
 from ttw.extract.registry import detect_encoding
 from ttw.load import _csv_records
+from ttw_dev.bench.load import make_contracts_csv, run, run_registry
 
 
 def test_every_load_method_of_the_benchmark_loads_every_row(target, tmp_path):

@@ -20,11 +20,11 @@ from ttw.build import build
 from ttw.evaluation.data import load_year
 from ttw.evaluation.html import write_report
 from ttw.evaluation.tables import SHEETS, write_csv, write_xlsx
-from ttw.pipeline import ingest_dataset
 from ttw.publish import publish
 from ttw.quality import audit
 from ttw.settings import PROJECT_ROOT, Settings
 from ttw.warehouse import connect, reset_layers
+from ttw_dev.dataset import ingest_dataset
 
 SEEDS = PROJECT_ROOT / "dbt_project" / "seeds"
 TTW = str(Path(sys.executable).with_name("ttw"))

@@ -19,8 +19,8 @@ from ttw.build import build
 from ttw.errors import TTWError
 from ttw.extract.platform import ensure_platform_tables, ingest_resource, session
 from ttw.ingest import ingest_platform
-from ttw.platform_server import Faults
 from ttw.warehouse import connect
+from ttw_dev.platform_server import Faults
 
 
 def test_a_run_lands_every_version_once_and_a_second_run_finds_nothing(clean_target, settings, platform_server):

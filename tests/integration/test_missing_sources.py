@@ -18,10 +18,10 @@ from ttw.build import build
 from ttw.errors import TTWError
 from ttw.evaluation.data import evaluated_years, load_year
 from ttw.ingest import ingest_centers, ingest_contracts
-from ttw.pipeline import ingest_dataset
 from ttw.publish import publish
 from ttw.quality import audit
 from ttw.warehouse import connect, reset_layers
+from ttw_dev.dataset import ingest_dataset
 
 LATE = 2025  # the small dataset's newest year: its reports are held back
 EVALUATION_MARTS = ("rpt_center_performance", "rpt_center_indicator_scores", "rpt_center_comprehensive_evaluation")

@@ -17,7 +17,7 @@ import requests
 from generated import PLATFORM_TOKEN as TOKEN
 from generated import newest_versions as newest
 
-from ttw.platform_server import Faults, serve
+from ttw_dev.platform_server import Faults, serve
 
 
 @pytest.fixture

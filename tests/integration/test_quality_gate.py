@@ -10,10 +10,10 @@ import pytest
 from ttw.build import build, run_dbt
 from ttw.errors import TTWError
 from ttw.ingest import ingest_contracts
-from ttw.pipeline import ingest_dataset, registry_months
 from ttw.publish import publish
 from ttw.quality import audit, load_suites, newest_build, suites_dir, validate_dataframe
 from ttw.warehouse import BUILD_SCHEMA, connect, table_checksums
+from ttw_dev.dataset import ingest_dataset, registry_months
 
 # the dbt test that owns "a grade is one of the scheme's" (rpt_center_performance.grade)
 GRADE_RULE = "test.ttw.relationships_rpt_center_performance_grade__grade__ref_grade_thresholds_"

@@ -12,10 +12,10 @@ from generated import newest_valid_contracts, qingdao_sold
 
 from ttw.build import NOTHING_CHANGED, build, run_dbt
 from ttw.ingest import ingest_contracts
-from ttw.pipeline import ingest_dataset, registry_months
 from ttw.publish import publish
 from ttw.quality import audit, newest_build
 from ttw.warehouse import connect, table_checksums
+from ttw_dev.dataset import ingest_dataset, registry_months
 
 YI = 1e8
 

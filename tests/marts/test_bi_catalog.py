@@ -15,11 +15,11 @@ import pytest
 from ttw.build import build
 from ttw.errors import Refusal
 from ttw.freeze import freeze, reopen
-from ttw.pipeline import ingest_dataset
 from ttw.publish import publish
 from ttw.quality import audit
 from ttw.roles import BI_READER, apply_roles
 from ttw.warehouse import connect, reset_layers
+from ttw_dev.dataset import ingest_dataset
 
 PASSWORD = "bi-catalog-secret-for-tests"
 # a column whose name says money (or an indicator's value) and whose type is numeric must

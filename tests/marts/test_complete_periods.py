@@ -13,10 +13,10 @@ from psycopg.rows import dict_row
 
 from ttw.build import build
 from ttw.ingest import ingest_contracts
-from ttw.pipeline import ingest_dataset
 from ttw.publish import publish
 from ttw.quality import audit
 from ttw.warehouse import connect, reset_layers
+from ttw_dev.dataset import ingest_dataset
 
 NEWEST_COMPLETE_YEAR = {
     "freshness": "select newest_complete_year from marts.data_freshness where source_family = 'registry_contracts'",

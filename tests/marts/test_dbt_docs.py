@@ -16,10 +16,10 @@ import pytest
 from ttw.build import build
 from ttw.dbt_docs import SITE_FILES, STATIC_PAGE, docs_dir, generate, make_server, serve_in_background
 from ttw.errors import TTWError
-from ttw.pipeline import ingest_dataset
 from ttw.publish import publish
 from ttw.quality import audit
 from ttw.warehouse import connect, reset_layers
+from ttw_dev.dataset import ingest_dataset
 
 TTW = str(Path(sys.executable).with_name("ttw"))
 

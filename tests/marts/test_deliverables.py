@@ -24,10 +24,10 @@ from ttw.evaluation.data import load_year
 from ttw.evaluation.deliver import deliver
 from ttw.evaluation.pdf import screenshot
 from ttw.evaluation.tables import SHEETS
-from ttw.pipeline import ingest_dataset
 from ttw.publish import last_published_build, publish
 from ttw.quality import audit
 from ttw.warehouse import connect, reset_layers
+from ttw_dev.dataset import ingest_dataset
 
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 ZH_FORBIDDEN = {"inputs", "outputs", "transfer", "sharing", "construction", "reported", "verified", "lower"}

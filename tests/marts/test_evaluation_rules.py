@@ -14,10 +14,10 @@ import pytest
 from psycopg.rows import dict_row
 
 from ttw.build import build
-from ttw.pipeline import ingest_dataset
 from ttw.publish import publish
 from ttw.quality import audit
 from ttw.warehouse import connect, reset_layers
+from ttw_dev.dataset import ingest_dataset
 
 YEARS = range(2021, 2026)
 LABELS = {"none": "无", "rectification": "限期整改", "removal_recommended": "建议撤销"}

@@ -13,10 +13,10 @@ from openpyxl import load_workbook
 
 from ttw.build import build
 from ttw.ingest import ingest_reports
-from ttw.pipeline import ingest_dataset
 from ttw.publish import publish
 from ttw.quality import audit
 from ttw.warehouse import connect, reset_layers
+from ttw_dev.dataset import ingest_dataset
 
 YEAR = 2023
 CORRECTED = {"研发人员数": 4321, "技术转让收入": 77.5}  # figures of one report, delivered again corrected

@@ -16,8 +16,8 @@ from ledger import assert_ledger_balances
 
 from ttw.errors import TTWError
 from ttw.extract.platform import ingest_resource, session
-from ttw.platform_server import Faults
 from ttw.warehouse import connect
+from ttw_dev.platform_server import Faults
 
 TTW = str(Path(sys.executable).with_name("ttw"))
 RESOURCE = ("tech_market", "demands")

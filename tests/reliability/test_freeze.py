@@ -14,10 +14,10 @@ from ttw.build import build
 from ttw.errors import Refusal
 from ttw.freeze import evaluation_tables, freeze, freeze_log, frozen_years, reopen
 from ttw.ingest import ingest_reports
-from ttw.pipeline import ingest_dataset
 from ttw.publish import publish
 from ttw.quality import audit
 from ttw.warehouse import connect, reset_layers
+from ttw_dev.dataset import ingest_dataset
 
 FROZEN, MOVING = 2023, 2024
 REASON = "2023 grades announced to the centers"

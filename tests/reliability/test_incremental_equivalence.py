@@ -8,8 +8,8 @@ import json
 
 from ttw.build import build
 from ttw.ingest import ingest_contracts
-from ttw.pipeline import ingest_dataset, registry_months
 from ttw.warehouse import connect, reset_layers
+from ttw_dev.dataset import ingest_dataset, registry_months
 
 # every mart of marts_build (tables the models build), by its rows; data_freshness names
 # the build that made it (build_id, built_at), which differs from build to build by design

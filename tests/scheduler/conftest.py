@@ -13,14 +13,14 @@ import socket
 import pytest
 from generated import PLATFORM_TOKEN
 
-from ttw.demo import platform_connections
 from ttw.local_airflow import LocalAirflow, wait_until
-from ttw.pipeline import platform_resources
+from ttw_dev.dataset import platform_resources
+from ttw_dev.demo import platform_connections
 
 
 @pytest.fixture(scope="module")
 def platform(small_dataset):
-    from ttw.platform_server import serve
+    from ttw_dev.platform_server import serve
 
     server = serve(small_dataset, port=0, token=PLATFORM_TOKEN)
     server.start_background()

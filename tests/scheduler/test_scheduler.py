@@ -17,9 +17,9 @@ from generated import newest_valid_contracts
 
 from ttw.ingest import MARKER
 from ttw.local_airflow import wait_until
-from ttw.pipeline import land_dataset, registry_months
 from ttw.sources import LANDING
 from ttw.warehouse import connect, table_checksums
+from ttw_dev.dataset import land_dataset, registry_months
 
 pytestmark = pytest.mark.scheduler
 

@@ -7,10 +7,10 @@ import re
 import time
 from pathlib import Path
 
-from ttw.bench.incremental import target_ratio
-from ttw.bench.pipeline import _cpu_seconds, _memory_in_use, bench_settings, scale_options
-from ttw.bench.query import _percentile, describe, queries
 from ttw.settings import Settings
+from ttw_dev.bench.incremental import target_ratio
+from ttw_dev.bench.pipeline import _cpu_seconds, _memory_in_use, bench_settings, scale_options
+from ttw_dev.bench.query import _percentile, describe, queries
 
 
 def test_the_pipeline_warehouse_is_embedded_on_its_own_port_under_the_bench_folder(tmp_path):

@@ -18,8 +18,8 @@ from ttw.codes import PROVINCE_PREFIXES, QINGDAO_DISTRICTS, is_valid_credit_code
 from ttw.errors import TTWError
 from ttw.extract.registry import REQUIRED_VALUES
 from ttw.extract.reports import SHEETS
-from ttw.generate import generate
-from ttw.generate.centers import INDICATORS
+from ttw_dev.generate import generate
+from ttw_dev.generate.centers import INDICATORS
 
 DATASETS = ["small_dataset", "defective_dataset"]
 
@@ -325,9 +325,9 @@ def test_regenerating_replaces_a_dataset_and_refuses_other_folders(tmp_path):
 
 
 def test_report_workbooks_are_the_same_bytes_with_one_worker_or_many(small_dataset, tmp_path):
-    from ttw.generate.centers import build_centers, write_reports
-    from ttw.generate.manifest import Manifest
-    from ttw.generate.orgs import pool_sizes
+    from ttw_dev.generate.centers import build_centers, write_reports
+    from ttw_dev.generate.manifest import Manifest
+    from ttw_dev.generate.orgs import pool_sizes
 
     centers = build_centers(7, 0.05, [2022], pool_sizes(0.05))
     outputs = {}

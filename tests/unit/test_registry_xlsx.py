@@ -8,8 +8,8 @@ from openpyxl import Workbook
 
 from ttw.errors import TTWError
 from ttw.extract.registry import COLUMNS, LABELS, cell_text, read_xlsx_rows
-from ttw.generate.registry import CONTRACT_TYPES, TECH_FIELDS
 from ttw.settings import PROJECT_ROOT
+from ttw_dev.generate.registry import CONTRACT_TYPES, TECH_FIELDS
 
 
 def workbook(path, rows):

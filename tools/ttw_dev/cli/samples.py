@@ -30,7 +30,7 @@ def generate_cmd(
     import time
     from collections import Counter
 
-    from ttw.generate import generate
+    from ttw_dev.generate import generate
 
     started = time.perf_counter()
     manifest = generate(
@@ -83,7 +83,7 @@ def platform_serve_cmd(
     import ipaddress
     import secrets
 
-    from ttw.platform_server import Faults, parse_instant, serve
+    from ttw_dev.platform_server import Faults, parse_instant, serve
 
     settings = get_settings()
     made_up = not (token or settings.platform_token)

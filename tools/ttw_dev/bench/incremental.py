@@ -24,12 +24,12 @@ import shutil
 import time
 from pathlib import Path
 
-from ttw.bench.load import bench_target
 from ttw.build import build
 from ttw.ingest import ingest_contracts
-from ttw.pipeline import ingest_dataset, registry_months
 from ttw.settings import Settings
 from ttw.warehouse import Target, connect, reset_layers
+from ttw_dev.bench.load import bench_target
+from ttw_dev.dataset import ingest_dataset, registry_months
 
 BENCH_DB = "ttw_bench_build"
 # an incremental month over a full refresh of the same data: at most this share, by scale

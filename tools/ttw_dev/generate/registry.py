@@ -19,10 +19,10 @@ from openpyxl import Workbook
 
 from ttw.codes import QINGDAO_DISTRICTS
 from ttw.extract.registry import COLUMNS, LABELS, REQUIRED_VALUES
-from ttw.generate import calibration as cal
-from ttw.generate.manifest import Manifest
-from ttw.generate.orgs import Org, org, qingdao_org_in
-from ttw.generate.xlsx import save_deterministic
+from ttw_dev.generate import calibration as cal
+from ttw_dev.generate.manifest import Manifest
+from ttw_dev.generate.orgs import Org, org, qingdao_org_in
+from ttw_dev.generate.xlsx import save_deterministic
 
 CONTRACT_TYPES = {
     "技术开发": (0.30, ("委托开发", "合作开发")),

@@ -6,7 +6,7 @@ each run, and times, alternating in the same run, the reference: openpyxl (read-
 values) opening each workbook and reading every cell of every sheet, nothing else
 (:func:`openpyxl_read`). It prints the rate ratio against the target of 3.
 
-``python -m ttw.bench.reports DATASET [RUNS]`` ingests every report workbook of a generated
+``python -m ttw_dev.bench.reports DATASET [RUNS]`` ingests every report workbook of a generated
 dataset (``ttw generate``) into the warehouse of ``$TTW_HOME`` (its layers emptied before
 each run: use a scratch TTW_HOME) in two ways, alternating: ``one process`` is
 :func:`ttw.ingest.read_workbooks` as it is; ``2-process pool`` is the reader it replaced
@@ -110,7 +110,7 @@ def openpyxl_read(paths: list[Path]) -> int:
 def run(target: Target, dataset: Path, runs: int = 3) -> dict:
     """ttw's report ingest and openpyxl's open-and-read of the same workbooks, alternating,
     ``runs`` times each, in the scratch database of ``target``'s server; medians."""
-    from ttw.bench.load import bench_target
+    from ttw_dev.bench.load import bench_target
 
     scratch = bench_target(target, "ttw_bench_reports")
     files = ingest.deliveries([dataset / "reports"], *ingest.reports.PATTERNS)

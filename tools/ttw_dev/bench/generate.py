@@ -18,14 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-from ttw.generate.manifest import totals_by_folder
+from ttw_dev.generate.manifest import totals_by_folder
 
 _CHILD = """
 import json, sys
 from pathlib import Path
 
-from ttw.generate.manifest import totals_by_folder
-from ttw.generate import generate
+from ttw_dev.generate.manifest import totals_by_folder
+from ttw_dev.generate import generate
 timings = {}
 generate(Path(sys.argv[1]), scale=float(sys.argv[2]), seed=int(sys.argv[3]), years=sys.argv[4], timings=timings)
 Path(sys.argv[5]).write_text(json.dumps(timings))

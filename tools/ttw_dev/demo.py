@@ -36,7 +36,7 @@ class DemoRun:
 
 def sample_dataset(settings: Settings, scale: float, seed: int) -> tuple[Path, bool]:
     """The generated sample for (scale, seed) under $TTW_HOME/sample; (folder, newly made)."""
-    from ttw.generate import generate
+    from ttw_dev.generate import generate
 
     folder = settings.home_dir / "sample" / f"scale{scale:g}-seed{seed}"
     if (folder / "_manifest.json").exists():
@@ -58,8 +58,8 @@ def run_demo(settings: Settings, target: Target, *, scale: float, seed: int, say
     from ttw.dbt_docs import DEFAULT_PORT, LOOPBACK, STATIC_PAGE
     from ttw.dbt_docs import generate as generate_docs
     from ttw.orchestrate import prepare_airflow, run_dag
-    from ttw.pipeline import land_dataset, platform_resources
-    from ttw.platform_server import serve
+    from ttw_dev.dataset import land_dataset, platform_resources
+    from ttw_dev.platform_server import serve
 
     started = time.perf_counter()
     dataset, made = sample_dataset(settings, scale, seed)

@@ -21,8 +21,8 @@ def demo_cmd(
     import time
 
     from ttw.build import rejects_summary
-    from ttw.demo import quality_summary, run_demo, top_centers
     from ttw.warehouse import ensure_warehouse, layer_counts
+    from ttw_dev.demo import quality_summary, run_demo, top_centers
 
     started = time.perf_counter()
     settings = get_settings()

@@ -3,7 +3,7 @@
 The pipeline runs in a warehouse of its own (an embedded server with its data under
 ``$TTW_HOME/bench/pipeline-scale{S}-seed{N}/home``, on the port after the project's),
 made afresh each time, so the figures start from an empty database like a first load.
-Each stage is a child process (``python -m ttw.bench.pipeline STAGE``) calling the same
+Each stage is a child process (``python -m ttw_dev.bench.pipeline STAGE``) calling the same
 functions as the CLI, so its own peak resident memory is measured on its own (with
 dbt, which it starts). Beside it, a sampler reads the machine every quarter second:
 memory in use (MemTotal - MemAvailable, so the database server's memory counts and the
@@ -98,7 +98,7 @@ class _Sampler(threading.Thread):
 
 def _run_stage(settings: Settings, stage: str, data: Path, scale: float, seed: int, centers_scale: float) -> dict:
     result_file = settings.home_dir.parent / f"{stage}.json"
-    command = [sys.executable, "-m", "ttw.bench.pipeline", stage, str(data), str(result_file)]
+    command = [sys.executable, "-m", "ttw_dev.bench.pipeline", stage, str(data), str(result_file)]
     command += [str(scale), str(seed), str(centers_scale)]
     sampler = _Sampler()
     sampler.start()
@@ -186,13 +186,13 @@ def _stage(stage: str, data: Path, scale: float, seed: int, centers_scale: float
 
     settings = get_settings()
     if stage == "generate":
-        from ttw.generate import generate
+        from ttw_dev.generate import generate
 
         manifest = generate(data, scale=scale, seed=seed, centers_scale=centers_scale)
         return {"files": sum(t["files"] for t in manifest.by_folder().values()), "rows": manifest.by_folder()}
     target = ensure_warehouse(settings)
     if stage == "ingest":
-        from ttw.pipeline import ingest_dataset
+        from ttw_dev.dataset import ingest_dataset
 
         loaded = ingest_dataset(target, data)
         if not loaded.ok:

@@ -75,7 +75,7 @@ def ingest_dataset(target: Target, root: Path, *, platforms: bool = True, hold_b
     ``hold_back_months`` leaves the newest registry months out, to be delivered later
     (:func:`registry_months` lists them), as when the warehouse is a month behind.
     """
-    from ttw.platform_server import serve
+    from ttw_dev.platform_server import serve
 
     result = DatasetIngest()
     months = list(registry_months(root).values())

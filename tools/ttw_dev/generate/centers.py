@@ -14,10 +14,10 @@ from openpyxl import Workbook
 
 from ttw.codes import QINGDAO_DISTRICTS
 from ttw.extract.reports import ROSTER_COLUMNS
-from ttw.generate import calibration as cal
-from ttw.generate.manifest import Manifest
-from ttw.generate.orgs import Org, org
-from ttw.generate.xlsx import save_deterministic
+from ttw_dev.generate import calibration as cal
+from ttw_dev.generate.manifest import Manifest
+from ttw_dev.generate.orgs import Org, org
+from ttw_dev.generate.xlsx import save_deterministic
 
 INDUSTRIES = ("新一代信息技术", "高端装备", "新材料", "生物医药", "新能源", "海洋经济", "现代农业", "节能环保")
 # 运行数据: indicator -> unit (docs/sources.md)

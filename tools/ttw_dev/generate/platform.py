@@ -16,10 +16,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from ttw.codes import QINGDAO_DISTRICTS
-from ttw.generate import calibration as cal
-from ttw.generate.manifest import Manifest
-from ttw.generate.orgs import Org, org, qingdao_org_in
-from ttw.generate.registry import TECH_FIELDS, pick_weighted
+from ttw_dev.generate import calibration as cal
+from ttw_dev.generate.manifest import Manifest
+from ttw_dev.generate.orgs import Org, org, qingdao_org_in
+from ttw_dev.generate.registry import TECH_FIELDS, pick_weighted
 
 PLATFORMS = {
     "tech_market": ("achievements", "demands", "matches"),

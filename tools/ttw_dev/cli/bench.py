@@ -24,7 +24,7 @@ def _write_json(path: Path | None, figures: dict) -> None:
 
 def bench_dataset(settings, scale: float, seed: int) -> Path:
     """The generated dataset the benchmarks share at this scale and seed, generated on first use."""
-    from ttw.generate import generate
+    from ttw_dev.generate import generate
 
     data = settings.home_dir / "bench" / f"dataset-scale{scale:g}-seed{seed}"
     if not (data / "_manifest.json").exists():
@@ -46,7 +46,7 @@ def bench_generate_cmd(
     """Generation throughput and peak memory of `ttw generate`, beside a bare csv.writer floor."""
     import shutil
 
-    from ttw.bench.generate import run
+    from ttw_dev.bench.generate import run
 
     target_dir = out_dir or get_settings().home_dir / "bench" / f"generate-scale{scale:g}"
     if out_dir is None and target_dir.exists():
@@ -112,8 +112,8 @@ def bench_load_cmd(
     columns, psql \\copy into raw.registry_contracts and pandas.to_sql; the same rows as xlsx, read
     by python-calamine and by the previous openpyxl reader; with --registry-scale, a whole registry."""
 
-    from ttw.bench.load import TARGET_VS_BARE, XLSX_METHODS, make_contracts_csv, run, run_registry
     from ttw.warehouse import ensure_warehouse
+    from ttw_dev.bench.load import TARGET_VS_BARE, XLSX_METHODS, make_contracts_csv, run, run_registry
 
     settings = get_settings()
     target = ensure_warehouse(settings)
@@ -178,8 +178,8 @@ def bench_reports_cmd(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
     """Report workbooks through `ttw ingest reports` against openpyxl only opening and reading them."""
-    from ttw.bench.reports import run
     from ttw.warehouse import ensure_warehouse
+    from ttw_dev.bench.reports import run
 
     settings = get_settings()
     figures = run(ensure_warehouse(settings), bench_dataset(settings, scale, seed), runs)
@@ -214,8 +214,8 @@ def bench_incremental_cmd(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
     """A full build, then one more month (ingest + `ttw build --changed`) beside a full refresh (scratch database)."""
-    from ttw.bench.incremental import run, target_ratio
     from ttw.warehouse import ensure_warehouse
+    from ttw_dev.bench.incremental import run, target_ratio
 
     settings = get_settings()
     target = ensure_warehouse(settings)
@@ -256,7 +256,7 @@ def bench_pipeline_cmd(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
     """generate → ingest → build → audit → publish in a fresh warehouse: time, memory and CPU per stage."""
-    from ttw.bench.pipeline import run
+    from ttw_dev.bench.pipeline import run
 
     figures = run(get_settings(), scale, seed, data, centers_scale=centers_scale)
     table = Table(title=figures["command"])
@@ -296,8 +296,8 @@ def bench_delivery_cmd(
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
     """One new month to BI: the CLI chain (ingest, build --changed, audit, publish) beside the scheduler path."""
-    from ttw.bench.delivery import run
     from ttw.warehouse import ensure_warehouse
+    from ttw_dev.bench.delivery import run
 
     settings = get_settings()
     figures = run(settings, ensure_warehouse(settings), data or bench_dataset(settings, scale, seed))
@@ -329,10 +329,10 @@ def bench_query_cmd(
     runs: Annotated[int, typer.Option(help="Timed runs per query (after 5 to warm up).")] = 200,
     json_path: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON here too.")] = None,
 ) -> None:
-    """The BI queries (plugins/ttw/bench/queries) as bi_reader on the pipeline benchmark's marts: p50/p95."""
-    from ttw.bench.pipeline import bench_settings, scale_options
-    from ttw.bench.query import reader_target, run
+    """The BI queries (tools/ttw_dev/bench/queries) as bi_reader on the pipeline benchmark's marts: p50/p95."""
     from ttw.warehouse import embedded_running, start_embedded, stop_embedded
+    from ttw_dev.bench.pipeline import bench_settings, scale_options
+    from ttw_dev.bench.query import reader_target, run
 
     options = scale_options(scale, seed, centers_scale)
     bench = bench_settings(get_settings(), scale, seed, centers_scale)
@@ -347,7 +347,7 @@ def bench_query_cmd(
     figures["command"] = f"ttw bench query {options} --runs {runs}"
     sizes = ", ".join(f"{name} {rows:,}" for name, rows in sorted(figures["marts_rows"].items()))
     table = Table(title=f"{figures['command']}, as {figures['role']} (rows: {sizes})")
-    for column in ("query (plugins/ttw/bench/queries)", "rows", "p50 ms", "p95 ms", "max ms"):
+    for column in ("query (tools/ttw_dev/bench/queries)", "rows", "p50 ms", "p95 ms", "max ms"):
         table.add_column(column, justify="left" if column.startswith("query") else "right", no_wrap=True)
     for name, query in figures["queries"].items():
         table.add_row(f"{name}.sql", *(str(query[k]) for k in ("rows", "p50_ms", "p95_ms", "max_ms")))
@@ -363,8 +363,8 @@ def bench_dags_cmd(
 ) -> None:
     """Parse time of each DAG file: in a fresh interpreter (as the DAG processor does) and in one DagBag."""
 
-    from ttw.bench.dags import run
     from ttw.warehouse import resolve_target
+    from ttw_dev.bench.dags import run
 
     settings = get_settings()
     figures = run(settings, resolve_target(settings), runs)

@@ -28,15 +28,15 @@ import sys
 import time
 from pathlib import Path
 
-from ttw.bench.load import bench_target
 from ttw.build import build
 from ttw.ingest import MARKER
 from ttw.local_airflow import LocalAirflow, wait_until
-from ttw.pipeline import ingest_dataset, registry_months
 from ttw.publish import publish
 from ttw.quality import audit
 from ttw.settings import Settings
 from ttw.warehouse import Target, reset_layers
+from ttw_dev.bench.load import bench_target
+from ttw_dev.dataset import ingest_dataset, registry_months
 
 BENCH_DB = "ttw_bench_delivery"
 AIRFLOW_DB = "ttw_bench_airflow"

@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 from ttw.errors import TTWError
-from ttw.generate import calibration as cal
-from ttw.generate.centers import build_centers, hosts_by_district, write_reports, write_rosters
-from ttw.generate.manifest import Manifest
-from ttw.generate.orgs import pool_sizes
-from ttw.generate.platform import generate_platform
-from ttw.generate.registry import generate_registry
+from ttw_dev.generate import calibration as cal
+from ttw_dev.generate.centers import build_centers, hosts_by_district, write_reports, write_rosters
+from ttw_dev.generate.manifest import Manifest
+from ttw_dev.generate.orgs import pool_sizes
+from ttw_dev.generate.platform import generate_platform
+from ttw_dev.generate.registry import generate_registry
 
 DEFAULT_YEARS = "2021-2025"
 

@@ -36,8 +36,8 @@ from psycopg import sql
 from ttw.extract import registry
 from ttw.extract.registry import COLUMNS, cell_text, map_header
 from ttw.ingest import ensure_raw_tables, ingest_contracts
-from ttw.pipeline import registry_months
 from ttw.warehouse import Target, connect, ensure_schemas, psql_path
+from ttw_dev.dataset import registry_months
 
 BENCH_DB = "ttw_bench"
 # the reference a load is held to: PostgreSQL's COPY into a bare table of the file's columns
@@ -47,8 +47,8 @@ TARGET_VS_BARE = 1.0  # ttw's rate over `psql \copy` into the bare table
 
 def make_contracts_csv(path: Path, rows: int, seed: int = 42) -> Path:
     """A UTF-8 contracts export of ``rows`` realistic rows (the generator's row maker)."""
-    from ttw.generate.orgs import pool_sizes
-    from ttw.generate.registry import make_contract
+    from ttw_dev.generate.orgs import pool_sizes
+    from ttw_dev.generate.registry import make_contract
 
     rng = random.Random(seed)
     sizes = pool_sizes(20)

@@ -7,7 +7,7 @@
     roster still lists. A center without a report is graded (registry-verified figures
     still count) and flagged, not dropped. A new center's first year (approved after the
     cut-off) is in rpt_center_new_centers, not here; a year awaiting reports is nowhere. -#}
--- indexes for the BI queries (plugins/ttw/bench/queries); publish copies them to marts
+-- indexes for the BI queries (tools/ttw_dev/bench/queries); publish copies them to marts
 {{
     config(
         indexes=[

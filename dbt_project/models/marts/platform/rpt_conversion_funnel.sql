@@ -3,7 +3,7 @@
     (a solved challenge is a match) and matches that became registered contracts. Each
     stage counts items and sums their amounts in yuan; every platform that lists anything
     has every stage in every year, with zeros where nothing happened. -#}
--- indexes for the BI queries (plugins/ttw/bench/queries); publish copies them to marts
+-- indexes for the BI queries (tools/ttw_dev/bench/queries); publish copies them to marts
 {{
     config(
         indexes=[

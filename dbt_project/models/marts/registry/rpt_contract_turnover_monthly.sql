@@ -1,4 +1,4 @@
--- indexes for the BI queries (plugins/ttw/bench/queries); publish copies them to marts
+-- indexes for the BI queries (tools/ttw_dev/bench/queries); publish copies them to marts
 {{
     config(
         indexes=[

@@ -2,7 +2,7 @@
     buyer region, classed by direction as the bureau reports it. local (本地): seller and
     buyer in Qingdao; output (输出): a Qingdao seller, a buyer elsewhere or abroad; intake
     (吸纳): a buyer in Qingdao, a seller elsewhere; external (域外): neither in Qingdao. -#}
--- indexes for the BI queries (plugins/ttw/bench/queries); publish copies them to marts
+-- indexes for the BI queries (tools/ttw_dev/bench/queries); publish copies them to marts
 {{
     config(
         indexes=[

@@ -14,8 +14,7 @@ with
 
 source as (
 
-    select * from {{ source('platform', 'platform_records') }}
-    where {{ unseen_batches('_batch_id') }}
+    {{ rows_to_check('platform', 'platform_records') }}
 
 ),
 
@@ -88,13 +87,4 @@ checked as (
 ),
 
 -- a plain flag the planner has statistics for (it cannot estimate cardinality(failures))
-flagged as (
-
-    select
-        checked.*,
-        cardinality(checked.failures) = 0 as is_valid
-    from checked
-
-)
-
-select * from flagged
+{{ flagged_checks() }}

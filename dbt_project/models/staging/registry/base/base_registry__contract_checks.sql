@@ -17,8 +17,7 @@ with
 
 source as (
 
-    select * from {{ source('registry', 'registry_contracts') }}
-    where {{ unseen_batches('_batch_id') }}
+    {{ rows_to_check('registry', 'registry_contracts') }}
 
 ),
 
@@ -90,26 +89,15 @@ checked as (
         bounded.*,
         array_remove(
             array[
-                {%- for column in required_columns %}
-                    case
-                        when nullif(btrim(bounded.{{ column }}), '') is null
-                            then 'missing_required_field|{{ column }} is empty'
-                    end,
-                {%- endfor %}
+                {{ missing_required_fields('bounded', required_columns) }},
                 case
                     when
                         nullif(btrim(bounded.registration_no), '') is not null
                         and btrim(bounded.registration_no) !~ '^\d{16}$'
                         then format('malformed_registration_no|registration_no %L is not 16 digits', bounded.registration_no)
                 end,
-                case
-                    when nullif(btrim(bounded.signed_on), '') is not null and bounded.signed_date is null
-                        then format('invalid_date|signed_on %L is not a date (2025-03-26, 2025/3/26 or 2025年3月26日)', bounded.signed_on)
-                end,
-                case
-                    when nullif(btrim(bounded.registered_on), '') is not null and bounded.registered_date is null
-                        then format('invalid_date|registered_on %L is not a date (2025-03-26, 2025/3/26 or 2025年3月26日)', bounded.registered_on)
-                end,
+                {{ invalid_date('bounded', 'signed_on', 'bounded.signed_date') }},
+                {{ invalid_date('bounded', 'registered_on', 'bounded.registered_date') }},
                 case
                     when bounded.signed_date > bounded.latest_possible_date
                         then format('future_date|signed_on %s is after the export (%s)', bounded.signed_date, bounded.latest_possible_date)
@@ -120,14 +108,8 @@ checked as (
                 end,
                 {{ date_out_of_range("'signed_on'", 'bounded.signed_date') }},
                 {{ date_out_of_range("'registered_on'", 'bounded.registered_date') }},
-                case
-                    when nullif(btrim(bounded.contract_amount), '') is not null and bounded.contract_value is null
-                        then format('invalid_amount|contract_amount %L is not an amount in yuan (1234567.89 or 1,234,567.89)', bounded.contract_amount)
-                end,
-                case
-                    when nullif(btrim(bounded.tech_transaction_amount), '') is not null and bounded.tech_value is null
-                        then format('invalid_amount|tech_transaction_amount %L is not an amount in yuan (1234567.89 or 1,234,567.89)', bounded.tech_transaction_amount)
-                end,
+                {{ invalid_amount('bounded', 'contract_amount', 'bounded.contract_value') }},
+                {{ invalid_amount('bounded', 'tech_transaction_amount', 'bounded.tech_value') }},
                 case
                     when bounded.contract_value <= 0
                         then format('non_positive_amount|contract_amount %s is not above zero', bounded.contract_value)
@@ -146,46 +128,21 @@ checked as (
                             bounded.contract_value
                         )
                 end,
-                case
-                    when
-                        nullif(btrim(bounded.seller_region_code), '') is not null
-                        and not {{ is_known_region('btrim(bounded.seller_region_code)') }}
-                        then format('unknown_region_code|seller_region_code %L is not a GB/T 2260 code', bounded.seller_region_code)
-                end,
-                case
-                    when
-                        nullif(btrim(bounded.buyer_region_code), '') is not null
-                        and not {{ is_known_region('btrim(bounded.buyer_region_code)') }}
-                        then format('unknown_region_code|buyer_region_code %L is not a GB/T 2260 code', bounded.buyer_region_code)
-                end,
-                case
-                    when
-                        nullif(btrim(bounded.seller_credit_code), '') is not null
-                        and not staging.is_valid_credit_code(upper(btrim(bounded.seller_credit_code)))
-                        then format('malformed_credit_code|seller_credit_code %L is not a valid unified social credit code', bounded.seller_credit_code)
-                end,
-                case
-                    when
-                        nullif(btrim(bounded.buyer_credit_code), '') is not null
-                        and not staging.is_valid_credit_code(upper(btrim(bounded.buyer_credit_code)))
-                        then format('malformed_credit_code|buyer_credit_code %L is not a valid unified social credit code', bounded.buyer_credit_code)
-                end,
-                case
-                    when
-                        nullif(btrim(bounded.contract_type), '') is not null
-                        and btrim(bounded.contract_type) not in (select contract_types.contract_type from contract_types)
-                        then format('unknown_contract_type|contract_type %L is not one of the five contract types', bounded.contract_type)
-                end,
-                case
-                    when
-                        nullif(btrim(bounded.tech_field), '') is not null
-                        and btrim(bounded.tech_field) not in (select tech_fields.tech_field from tech_fields)
-                        then format('unknown_tech_field|tech_field %L is not one of the 11 fields', bounded.tech_field)
-                end,
-                case
-                    when nullif(btrim(bounded.status), '') is not null and btrim(bounded.status) not in ('已登记', '已撤销')
-                        then format('unknown_status|status %L is neither 已登记 nor 已撤销', bounded.status)
-                end,
+                {{ unknown_region_code('bounded', 'seller_region_code') }},
+                {{ unknown_region_code('bounded', 'buyer_region_code') }},
+                {{ malformed_credit_code('bounded', 'seller_credit_code') }},
+                {{ malformed_credit_code('bounded', 'buyer_credit_code') }},
+                {{ not_allowed(
+                    'bounded', 'contract_type', 'unknown_contract_type',
+                    'select contract_types.contract_type from contract_types',
+                    'is not one of the five contract types'
+                ) }},
+                {{ not_allowed(
+                    'bounded', 'tech_field', 'unknown_tech_field',
+                    'select tech_fields.tech_field from tech_fields',
+                    'is not one of the 11 fields'
+                ) }},
+                {{ not_allowed('bounded', 'status', 'unknown_status', "'已登记', '已撤销'", 'is neither 已登记 nor 已撤销') }},
                 case
                     when bounded.copy_number > 1
                         then 'duplicate_row|the same record appears earlier in the file (that copy is kept)'
@@ -200,21 +157,4 @@ checked as (
 
 -- a plain flag the planner has statistics for (it cannot estimate cardinality(failures)),
 -- and the row as delivered for ops.rejects: built for the rows that break a rule only
-flagged as (
-
-    select
-        checked.*,
-        cardinality(checked.failures) = 0 as is_valid,
-        case
-            when cardinality(checked.failures) > 0
-                then jsonb_build_object(
-                    {%- for column in raw_columns %}
-                        '{{ column }}', checked.{{ column }}{{ ',' if not loop.last }}
-                    {%- endfor %}
-                )
-        end as payload
-    from checked
-
-)
-
-select * from flagged
+{{ flagged_checks(payload_columns=raw_columns) }}

@@ -6,15 +6,13 @@ with
 
 indicators as (
 
-    select * from {{ source('reports', 'report_indicators') }}
-    where {{ in_build('_batch_id') }}
+    {{ rows_to_check('reports', 'report_indicators') }}
 
 ),
 
 fields as (
 
-    select * from {{ source('reports', 'report_fields') }}
-    where {{ in_build('_batch_id') }}
+    {{ rows_to_check('reports', 'report_fields') }}
 
 ),
 
@@ -99,7 +97,7 @@ checked as (
         report_standing.center_code,
         report_standing.report_year,
         staging.parse_number(indicators.value) as numeric_value,
-        to_jsonb(indicators) - '_batch_id' - '_source_file' - '_row_number' - '_loaded_at' as payload,
+        {{ delivered_row('indicators') }} as payload,
         array_remove(
             array[
                 case
@@ -155,13 +153,4 @@ checked as (
 ),
 
 -- a plain flag the planner has statistics for (it cannot estimate cardinality(failures))
-flagged as (
-
-    select
-        checked.*,
-        cardinality(checked.failures) = 0 as is_valid
-    from checked
-
-)
-
-select * from flagged
+{{ flagged_checks() }}

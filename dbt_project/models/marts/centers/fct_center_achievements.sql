@@ -17,24 +17,11 @@ reports as (
 
 final as (
 
-    select
-        reports.center_code,
-        reports.report_year,
-        row_number() over (
-            partition by achievements.batch_id
-            order by substring(achievements.source_cell from '([0-9]+)$')::int
-        )::int as item_order,
-        achievements.achievement_name,
-        achievements.achievement_type,
-        achievements.completed_period,
-        achievements.note,
-        reports.version_number as report_version_number,
-        achievements.source_file,
-        achievements.source_cell,
-        achievements.batch_id
-    from achievements
-    inner join reports
-        on achievements.batch_id = reports.batch_id
+    {{ current_report_items(
+        'achievements',
+        ['achievement_name', 'achievement_type', 'completed_period', 'note'],
+        order_by=["substring(achievements.source_cell from '([0-9]+)$')::int"],
+    ) }}
 
 )
 

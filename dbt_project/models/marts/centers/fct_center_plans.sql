@@ -18,24 +18,15 @@ reports as (
 
 final as (
 
-    select
-        reports.center_code,
-        reports.report_year,
-        row_number() over (
-            partition by plans.batch_id
-            order by
-                substring(plans.source_cell from '([0-9]+)$')::int,
-                length(substring(plans.source_cell from '!([A-Z]+)[0-9]+$')),
-                substring(plans.source_cell from '!([A-Z]+)[0-9]+$')
-        )::int as item_order,
-        plans.plan_text,
-        reports.version_number as report_version_number,
-        plans.source_file,
-        plans.source_cell,
-        plans.batch_id
-    from plans
-    inner join reports
-        on plans.batch_id = reports.batch_id
+    {{ current_report_items(
+        'plans',
+        ['plan_text'],
+        order_by=[
+            "substring(plans.source_cell from '([0-9]+)$')::int",
+            "length(substring(plans.source_cell from '!([A-Z]+)[0-9]+$'))",
+            "substring(plans.source_cell from '!([A-Z]+)[0-9]+$')",
+        ],
+    ) }}
 
 )
 

@@ -23,13 +23,14 @@ def test_generated_dbt_files_are_current():
 
 
 def test_the_extractors_take_their_columns_and_patterns_from_the_registry():
-    assert registry.COLUMNS == sources.REGISTRY_CONTRACTS.table.columns
+    assert sources.REGISTRY_CONTRACTS.table.columns == registry.COLUMNS
     assert list(registry.LABELS.values()) == list(registry.COLUMNS)  # every column has its export label
     assert set(registry.REQUIRED_VALUES) <= set(registry.REQUIRED)
-    assert "buyer_region_code" in registry.REQUIRED and "buyer_region_code" not in registry.REQUIRED_VALUES
-    assert reports.ROSTER_COLUMNS == sources.CENTER_ROSTER.table.columns
-    assert registry.PATTERNS == sources.LANDING["contracts"].patterns
-    assert reports.PATTERNS == sources.LANDING["reports"].patterns
+    assert "buyer_region_code" in registry.REQUIRED
+    assert "buyer_region_code" not in registry.REQUIRED_VALUES
+    assert sources.CENTER_ROSTER.table.columns == reports.ROSTER_COLUMNS
+    assert sources.LANDING["contracts"].patterns == registry.PATTERNS
+    assert sources.LANDING["reports"].patterns == reports.PATTERNS
     assert platform.RESOURCES == sources.RESOURCES
 
 

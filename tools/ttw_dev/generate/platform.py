@@ -15,17 +15,15 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+from ttw import sources
 from ttw.codes import QINGDAO_DISTRICTS
 from ttw_dev.generate import calibration as cal
 from ttw_dev.generate.manifest import Manifest
 from ttw_dev.generate.orgs import Org, org, qingdao_org_in
 from ttw_dev.generate.registry import TECH_FIELDS, pick_weighted
 
-PLATFORMS = {
-    "tech_market": ("achievements", "demands", "matches"),
-    "challenges": ("challenges",),
-    "finance": ("financing_needs", "loans"),
-}
+# the platforms and the resources each serves, as the source registry declares them
+PLATFORMS = {p.code: p.resources for p in sources.PLATFORMS}
 ID_PREFIX = {
     "achievements": "ACH",
     "demands": "DEM",

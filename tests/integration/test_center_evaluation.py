@@ -173,6 +173,8 @@ def test_the_commands_write_the_files_they_name_through_one_delivery(evaluated, 
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
+    # a path longer than a terminal line is still printed whole, on one line
+    tmp_path = tmp_path / "deliverables-in-a-folder-whose-path-is-longer-than-one-terminal-line"
     evaluation = load_year(evaluated, YEAR)
     said = ttw("export", "centers", "--year", str(YEAR), "--out", str(tmp_path / "book.xlsx"))
     assert f"wrote {tmp_path / 'book.xlsx'}" in said

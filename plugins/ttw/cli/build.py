@@ -94,7 +94,7 @@ def audit_cmd(
         if not check.success:
             where = f" ({check.column})" if check.column else ""
             out.print(f"[{check.severity}] {check.suite}: {check.expectation}{where}: observed {check.observed}")
-    out.print(f"results in ops.quality_results (run {result.run_id}); Data Docs: {result.docs_index}")
+    out.print(f"results in ops.quality_results (run {result.run_id}); Data Docs: {result.docs_index}", soft_wrap=True)
     if not result.ok:
         out.print(f"audit FAILED: {len(result.failed_critical)} critical check(s); `ttw publish` will refuse")
         raise typer.Exit(1)

@@ -99,7 +99,7 @@ def export_centers_cmd(
     kind = table_format(fmt, lang)
     done = deliver(ensure_warehouse(settings), year, out_path.parent, [kind], paths={kind: out_path})
     for path in done.written:
-        out.print(f"wrote {path}")
+        out.print(f"wrote {path}", soft_wrap=True)
     out.print(f"{len(done.evaluation.centers)} centers, {len(done.evaluation.flagged)} flagged")
 
 
@@ -123,7 +123,7 @@ def report_centers_cmd(
     done = deliver(ensure_warehouse(settings), year, out_dir, formats, centers=center or "all", paths={"html": out_dir})
     for path in done.written:
         if path.parent.name != "centers":
-            out.print(f"wrote {path}")
+            out.print(f"wrote {path}", soft_wrap=True)
     pages = sum(1 for path in done.written if path.parent.name == "centers")
     out.print(
         f"wrote {pages} center page(s) in {out_dir / 'centers'}; data loaded in {done.load_seconds:.1f} s,"

@@ -18,7 +18,7 @@ def warehouse_start() -> None:
 
     target = ensure_warehouse(get_settings())
     kind = "embedded" if target.embedded else "external"
-    out.print(f"warehouse ({kind}) ready at {target.display_url}")
+    out.print(f"warehouse ({kind}) ready at {target.display_url}", soft_wrap=True)
 
 
 @app.command("stop")

@@ -28,7 +28,7 @@ def bench_dataset(settings, scale: float, seed: int) -> Path:
 
     data = settings.home_dir / "bench" / f"dataset-scale{scale:g}-seed{seed}"
     if not (data / "_manifest.json").exists():
-        out.print(f"generating scale {scale:g} into {data} ...")
+        out.print(f"generating scale {scale:g} into {data} ...", soft_wrap=True)
         generate(data, scale=scale, seed=seed)
     return data
 
@@ -121,7 +121,7 @@ def bench_load_cmd(
         file = settings.home_dir / "bench" / f"contracts_{rows}.csv"
         if not file.exists():
             file.parent.mkdir(parents=True, exist_ok=True)
-            out.print(f"writing {rows} rows to {file} ...")
+            out.print(f"writing {rows} rows to {file} ...", soft_wrap=True)
             make_contracts_csv(file, rows)
     methods = ("ttw", "psql \\copy, bare table", "psql \\copy")
     methods += () if skip_to_sql else ("pandas.to_sql",)

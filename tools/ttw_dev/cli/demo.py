@@ -27,7 +27,7 @@ def demo_cmd(
     started = time.perf_counter()
     settings = get_settings()
     target = ensure_warehouse(settings)
-    out.print(f"warehouse ready at {target.display_url}")
+    out.print(f"warehouse ready at {target.display_url}", soft_wrap=True)
     run = run_demo(settings, target, scale=scale, seed=seed, say=lambda line: out.print(line, soft_wrap=True))
 
     table = Table(title="rows per layer")

@@ -198,8 +198,10 @@ REGISTRY_CONTRACTS = SourceFamily(
         "malformed_registration_no",
         "invalid_date",
         "future_date",
+        "date_out_of_range",
         "invalid_amount",
         "non_positive_amount",
+        "amount_out_of_range",
         "tech_amount_exceeds_contract",
         "unknown_region_code",
         "malformed_credit_code",
@@ -230,6 +232,7 @@ CENTER_ROSTER = SourceFamily(
     reject_rules=(
         "missing_required_field",
         "invalid_date",
+        "date_out_of_range",
         "malformed_credit_code",
         "unknown_region_code",
         "unknown_status",
@@ -258,6 +261,7 @@ CENTER_REPORTS = SourceFamily(
     reject_rules=(
         "missing_required_field",
         "non_numeric_indicator",
+        "amount_out_of_range",
         "unknown_indicator",
         "duplicate_indicator",
         "center_not_in_system",
@@ -282,7 +286,9 @@ PLATFORM_RECORDS = SourceFamily(
     reject_rules=(
         "invalid_timestamp",
         "invalid_date",
+        "date_out_of_range",
         "invalid_amount",
+        "amount_out_of_range",
         "invalid_flag",
         "malformed_credit_code",
         "unknown_region_code",

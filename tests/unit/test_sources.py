@@ -39,27 +39,37 @@ def test_every_workbook_suffix_searched_for_is_read_or_refused_by_name():
     assert set(workbook.SUFFIXES) == set(workbook.FORMATS) | set(workbook.REFUSED)
 
 
-def _validation_macros() -> tuple[dict[str, set[str]], dict[str, int]]:
-    """The rule macros of macros/validation.sql: the rules each one writes by itself, and the
-    position of the ``rule`` argument of those that write the rule they are given."""
-    text = (MACROS / "validation.sql").read_text(encoding="utf-8")
-    writes: dict[str, set[str]] = {}
+def _rule_macros() -> tuple[dict[str, set[str]], dict[str, int]]:
+    """The macros of macros/*.sql that write rules: the rules each one writes by itself or
+    through the macros it calls, and the position of the ``rule`` argument of those that
+    write the rule they are given."""
+    bodies: dict[str, str] = {}
     rule_argument: dict[str, int] = {}
-    for name, params, body in re.findall(r"{%\s*macro (\w+)\(([^)]*)\)\s*-?%}(.*?){%-?\s*endmacro", text, re.S):
-        names = [param.split("=")[0].strip() for param in params.split(",")]
-        if "rule" in names:
-            rule_argument[name] = names.index("rule")
-        written = set(re.findall(r"'([a-z_]+)\|", body))
-        written |= set(re.findall(r"field_failure\(\s*\w+,\s*\w+,\s*'([a-z_]+)'", body))
-        if written:
-            writes[name] = written
-    return writes, rule_argument
+    for path in sorted(MACROS.glob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        for name, params, body in re.findall(r"{%-?\s*macro (\w+)\(([^)]*)\)\s*-?%}(.*?){%-?\s*endmacro", text, re.S):
+            names = [param.split("=")[0].strip() for param in params.split(",")]
+            if "rule" in names:
+                rule_argument[name] = names.index("rule")
+            bodies[name] = body
+    writes = {name: set(re.findall(r"'([a-z_]+)\|", body)) for name, body in bodies.items()}
+    for name, body in bodies.items():
+        writes[name] |= set(re.findall(r"field_failure\(\s*\w+,\s*\w+,\s*'([a-z_]+)'", body))
+    changed = True
+    while changed:  # a macro writes what the macros it calls write
+        changed = False
+        for name, body in bodies.items():
+            called = set().union(*(writes[m] for m in bodies if m != name and re.search(rf"\b{m}\(", body)))
+            if not called <= writes[name]:
+                writes[name] |= called
+                changed = True
+    return {name: rules for name, rules in writes.items() if rules}, rule_argument
 
 
 def _rules_written(sql: str) -> set[str]:
     """The rules a check model's SQL can write: its own ``'rule|reason'`` strings, those of the
     rule macros it calls, and the rule it passes to a macro that takes one."""
-    writes, rule_argument = _validation_macros()
+    writes, rule_argument = _rule_macros()
     rules = set(re.findall(r"'([a-z_]+)\|", sql))
     for name, written in writes.items():
         if re.search(rf"\b{name}\(", sql):
@@ -71,9 +81,10 @@ def _rules_written(sql: str) -> set[str]:
 
 def test_the_rule_macros_are_read():
     """The parse above finds the rule macros (a renamed macro must not make the next test vacuous)."""
-    writes, rule_argument = _validation_macros()
+    writes, rule_argument = _rule_macros()
     assert writes["invalid_date"] == {"invalid_date"}
     assert writes["missing_required_fields"] == {"missing_required_field"}
+    assert writes["date_out_of_range"] == {"date_out_of_range"}  # through date_out_of_range_failure
     assert rule_argument["not_allowed"] == 2
     call = "{{ not_allowed('t', 'status', 'unknown_status', \"'a'\", 'is not a') }}"
     assert _rules_written(call) == {"unknown_status"}

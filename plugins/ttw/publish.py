@@ -31,6 +31,7 @@ import psycopg
 from psycopg import sql
 
 from ttw.errors import Refusal
+from ttw.load import ensure_ops
 from ttw.settings import Settings
 from ttw.warehouse import BUILD_SCHEMA, Target, connect
 
@@ -287,6 +288,8 @@ def last_published_build(target: Target) -> str | None:
 def _publish(settings: Settings, target: Target, pinned: str | None = None) -> dict[str, int]:
     from ttw.freeze import restore_frozen
 
+    with connect(target) as conn:
+        ensure_ops(conn)  # it reads the build's ops records and writes ops.publishes
     build_id = _require_passed_audit(settings, target, pinned)
     counts: dict[str, int] = {}
     with connect(target) as conn, conn.transaction():

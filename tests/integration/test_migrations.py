@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from ttw import migrations
+from ttw.errors import Refusal
+from ttw.publish import publish
 from ttw.warehouse import connect
 
 # The ops DDL of ttw before its revisions, as it ran on every load (ttw.load.OPS_DDL) and
@@ -398,3 +400,16 @@ def test_ttw_warehouse_migrate_prints_the_revision_before_and_after(target):
     again = subprocess.run([ttw, "warehouse", "migrate"], capture_output=True, text=True, env=env, timeout=120)
     assert again.returncode == 0, again.stderr
     assert f"ops schema: at {head}, the newest" in again.stdout
+
+
+def test_publish_brings_an_older_ops_schema_to_the_head_before_reading_it(target, settings):
+    """publish reads the build's ops records and writes ops.publishes: on a warehouse an older
+    ttw made it migrates first, then refuses for want of a build, naming that."""
+    _fresh_ops(target, OLDEST_LAYOUT)
+    try:
+        with pytest.raises(Refusal, match="no dbt build recorded"):
+            publish(settings, target, wait=False)
+        assert _versions(target) == [(migrations.head(),)]
+    finally:
+        _fresh_ops(target)
+        _migrate(target)

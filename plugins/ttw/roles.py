@@ -43,14 +43,14 @@ from psycopg import sql
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ttw.warehouse import Target, connect
+from ttw.warehouse import BUILD_SCHEMA, SCHEMAS, Target, connect
 
 log = logging.getLogger(__name__)
 
 LOADER, TRANSFORM, BI_READER = "ttw_loader", "ttw_transform", "bi_reader"
 LOADER_SCHEMAS = ("raw", "ops")
-TRANSFORM_SCHEMAS = ("ops", "staging", "intermediate", "snapshots", "marts_build", "marts")
-ALL_SCHEMAS = ("raw", "ops", "staging", "intermediate", "snapshots", "marts_build", "marts")
+TRANSFORM_SCHEMAS = ("ops", "staging", "intermediate", "snapshots", BUILD_SCHEMA, "marts")
+ALL_SCHEMAS = SCHEMAS
 MAINTENANCE_DATABASES = ("postgres", "template0", "template1")
 
 

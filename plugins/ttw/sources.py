@@ -18,7 +18,7 @@ Derived from here (and tested to agree, see ``tests/unit/test_sources.py``):
   (``python -m ttw.sources`` writes it; a unit test fails while it is stale), and the
   raw columns documented in each source's ``_sources.yml``.
 
-How to add a source family is in docs/architecture.md ("Adding a source family").
+How to add a source family is in docs/architecture.md ("Where to put a new …", "Source family").
 Import-light on purpose: the DAG files import it through ``ttw.assets``.
 """
 

@@ -24,7 +24,7 @@ from ttw.errors import TTWError
 from ttw.settings import Settings
 
 # the schema dbt builds the marts into, audited and then published into marts (dbt's own
-# copy is the profile's target schema, tests/unit/test_build_schema.py checks they agree)
+# copy is the profile's target schema, tests/unit/test_checks.py checks they agree)
 BUILD_SCHEMA = "marts_build"
 SCHEMAS = ("raw", "ops", "staging", "intermediate", "snapshots", BUILD_SCHEMA, "marts")
 EMBEDDED_SUPERUSER = "postgres"

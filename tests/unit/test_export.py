@@ -172,12 +172,23 @@ def year() -> YearEvaluation:
         "retained": 1,
         "not_admitted": 0,
     }
+    grades = (
+        ("优秀", "Excellent", 90, 2),
+        ("良好", "Good", 80, 1),
+        ("合格", "Qualified", 60, 0),
+        ("不合格", "Unqualified", 0, 1),
+    )
     evaluation.grade_counts = [
-        {"evaluation_year": 2024, "grade": grade, "grade_en": grade_en, "grade_order": order, "centers": centers}
-        for order, (grade, grade_en, centers) in enumerate(
-            (("优秀", "Excellent", 2), ("良好", "Good", 1), ("合格", "Qualified", 0), ("不合格", "Unqualified", 1)),
-            start=1,
-        )
+        {
+            "evaluation_year": 2024,
+            "scheme_version": "2021",
+            "grade": grade,
+            "grade_en": grade_en,
+            "grade_order": order,
+            "min_score": Decimal(min_score),
+            "centers": centers,
+        }
+        for order, (grade, grade_en, min_score, centers) in enumerate(grades, start=1)
     ]
     evaluation.history = [
         {
@@ -367,6 +378,15 @@ def test_year_report_starts_with_the_comprehensive_evaluation_and_shows_ties_as_
     assert "新建" in html
     assert "C9" in html
     assert "保留" in html
+
+
+def test_the_method_states_the_grades_the_seed_gives(year):
+    """The grade thresholds the report states are grade_thresholds' (through
+    rpt_center_grade_counts), not a sentence of their own."""
+    assert "等级：优秀 ≥ 90，良好 ≥ 80，合格 ≥ 60，不合格 &lt; 60。" in year_page(year)
+    year.grade_counts[0]["min_score"] = Decimal("92.5")
+    year.grade_counts[2]["min_score"] = Decimal("65.00")
+    assert "等级：优秀 ≥ 92.5，良好 ≥ 80，合格 ≥ 65，不合格 &lt; 65。" in year_page(year)
 
 
 def test_a_page_for_every_graded_center_written_in_one_pass(year, tmp_path):

@@ -584,6 +584,27 @@ def new_centers_section(evaluation: YearEvaluation) -> str:
     return _section("new-centers", "四、新建中心（不参评）", intro + table)
 
 
+def grade_rule(evaluation: YearEvaluation) -> str:
+    """The grades of the year's scheme and the score each needs, best first, as the seed
+    grade_thresholds gives them (through rpt_center_grade_counts): 等级：优秀 ≥ 90，…，不合格 < 60。"""
+    by_scheme: dict[str, list[dict]] = defaultdict(list)
+    for row in evaluation.grade_counts:
+        by_scheme[str(row["scheme_version"])].append(row)
+    rules = []
+    for version, rows in sorted(by_scheme.items()):
+        rows.sort(key=lambda row: row["grade_order"])
+        terms = [f"{row['grade']} ≥ {_threshold(row['min_score'])}" for row in rows]
+        if len(rows) > 1 and not rows[-1]["min_score"]:  # the lowest grade: whatever is below the next
+            terms[-1] = f"{rows[-1]['grade']} < {_threshold(rows[-2]['min_score'])}"
+        rules.append(("" if len(by_scheme) == 1 else f"{version} 版 ") + "，".join(terms))
+    return f"等级：{'；'.join(rules)}。" if rules else ""
+
+
+def _threshold(score) -> str:
+    value = Decimal(str(score))
+    return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)
+
+
 def method_section(evaluation: YearEvaluation) -> str:
     source = evaluation.provenance
     items = [
@@ -592,7 +613,7 @@ def method_section(evaluation: YearEvaluation) -> str:
         "每个指标得分 0\u2013100：基准法为计分值 ÷ 基准值 \u00d7 100（基准值为参评中心该指标的分位数），"
         "目标法为计分值 ÷ 目标值 \u00d7 100，均以 100 封顶\uff1b"
         "加权得分 = 得分 \u00d7 权重 ÷ 100\uff1b总分为各指标加权得分之和。",
-        "等级：优秀 ≥ 90，良好 ≥ 80，合格 ≥ 60，不合格 < 60。总分相同者并列同一名次。分数均保留两位小数。",
+        f"{grade_rule(evaluation)}总分相同者并列同一名次。分数均保留两位小数。",
         "年度结论：不合格为限期整改\uff1b连续两年不合格为建议撤销。"
         "综合评价：建设期内各年度总分的平均值，综合等级合格及以上保留，否则不予纳入。",
         GAP_NOTE,

@@ -597,7 +597,7 @@ def grade_rule(evaluation: YearEvaluation) -> str:
         if len(rows) > 1 and not rows[-1]["min_score"]:  # the lowest grade: whatever is below the next
             terms[-1] = f"{rows[-1]['grade']} < {_threshold(rows[-2]['min_score'])}"
         rules.append(("" if len(by_scheme) == 1 else f"{version} 版 ") + "，".join(terms))
-    return f"等级：{'；'.join(rules)}。" if rules else ""
+    return "等级：" + "\uff1b".join(rules) + "。" if rules else ""
 
 
 def _threshold(score) -> str:

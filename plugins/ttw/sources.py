@@ -99,10 +99,16 @@ class SourceFamily:
     asset: str  # the Airflow asset the family's loads emit (several families may share one)
     dag_id: str  # the DAG that ingests it
     landing: Landing | None = None  # None: not delivered as files (an HTTP API)
+    checks_table: str | None = None  # the raw table the check model has a row per row of (default: the first)
 
     @property
     def table(self) -> RawTable:
         return self.tables[0]
+
+    @property
+    def checked(self) -> RawTable:
+        """The raw table whose rows the check model checks, one check row each."""
+        return next(t for t in self.tables if t.name == (self.checks_table or self.table.name))
 
     @property
     def required_values(self) -> tuple[str, ...]:
@@ -257,6 +263,7 @@ CENTER_REPORTS = SourceFamily(
     ),
     columns=(),  # cells of a workbook: the extractor maps them (ttw.extract.reports)
     check_model="base_reports__indicator_checks",
+    checks_table="report_indicators",
     reject_location="checks.cell",
     reject_rules=(
         "missing_required_field",

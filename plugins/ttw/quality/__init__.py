@@ -85,9 +85,22 @@ def declared_columns(table: str) -> list[dict]:
     ]
 
 
+def received_per_family() -> str:
+    """SQL with a row per source family of the registry: ``source_family`` and ``raw_count``,
+    the rows of the raw table its check model checks. A suite's query names it ``{received}``."""
+    from ttw.sources import FAMILIES
+
+    return " union all ".join(
+        f"select '{f.name}' as source_family, count(*) as raw_count from {f.checked.qualified}" for f in FAMILIES
+    )
+
+
 def load_suites(folder: Path, boundary: str | None = None) -> list[dict]:
     """The suite files in ``folder`` (optionally of one boundary), checked for the keys we use;
-    a landing suite on a declared raw table starts with its :func:`declared_columns`."""
+    a landing suite on a declared raw table starts with its :func:`declared_columns`, and a
+    declared raw table no file names gets a landing suite of those alone (``landing_<table>``)."""
+    from ttw.sources import FAMILIES
+
     suites = []
     for path in sorted(folder.glob("*.json")):
         try:
@@ -109,6 +122,20 @@ def load_suites(folder: Path, boundary: str | None = None) -> list[dict]:
             suite["expectations"] = declared_columns(meta["table"]) + suite.get("expectations", [])
         if boundary is None or meta["boundary"] == boundary:
             suites.append(suite)
+    if boundary in (None, "landing"):
+        named = {suite["meta"].get("table") for suite in suites if suite["meta"]["boundary"] == "landing"}
+        for table in (t for f in FAMILIES for t in f.tables if t.qualified not in named):
+            suites.append(
+                {
+                    "name": f"landing_{table.name}",
+                    "meta": {
+                        "boundary": "landing",
+                        "table": table.qualified,
+                        "description": f"{table.qualified} has the columns the source registry declares.",
+                    },
+                    "expectations": declared_columns(table.qualified),
+                }
+            )
     return suites
 
 
@@ -186,7 +213,8 @@ def run_suites(target: Target, suites: list[dict], *, schema: str = BUILD_SCHEMA
         try:
             if meta.get("query"):
                 # GX takes a query that starts with SELECT; a suite may start with a CTE
-                query = f"select * from ({meta['query'].format(build=schema)}) as audited"
+                query = meta["query"].format(build=schema, received=received_per_family())
+                query = f"select * from ({query}) as audited"
                 asset = source.add_query_asset(name, query=query)
             else:
                 table_schema, _, table = meta["table"].rpartition(".")

@@ -55,6 +55,8 @@ class RawTable:
     schema: str
     name: str
     columns: tuple[str, ...]
+    # column -> the only values a landed row may hold (a landing check blocks a publish otherwise)
+    allowed: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def ident(self):
@@ -280,13 +282,27 @@ CENTER_REPORTS = SourceFamily(
     ),
 )
 
+PLATFORMS: tuple[Platform, ...] = (
+    Platform("tech_market", "技术交易市场", "Technology market", ("achievements", "demands", "matches")),
+    Platform("challenges", "揭榜挂帅平台", "Open competition (challenge) platform", ("challenges",)),
+    Platform("finance", "科技金融服务平台", "Technology finance platform", ("financing_needs", "loans")),
+)
+RESOURCES: tuple[str, ...] = tuple(r for p in PLATFORMS for r in p.resources)
+
 PLATFORM_RECORDS = SourceFamily(
     name="platform_records",
     title="Platform API extracts: every version of every record, by platform and resource",
     # columns and keys of its own (ttw.extract.platform.RAW_DDL): records are JSON
     label_zh="平台数据",
     label_en="Platform exports",
-    tables=(RawTable("raw", "platform_records", ("platform", "resource", "record_id", "updated_at", "deleted")),),
+    tables=(
+        RawTable(
+            "raw",
+            "platform_records",
+            ("platform", "resource", "record_id", "updated_at", "deleted"),
+            allowed=(("platform", tuple(p.code for p in PLATFORMS)), ("resource", RESOURCES)),
+        ),
+    ),
     columns=(),
     check_model="base_platform__record_checks",
     reject_location="concat_ws('/', checks.platform, checks.resource, checks.record_id)",
@@ -310,13 +326,6 @@ BY_NAME: dict[str, SourceFamily] = {family.name: family for family in FAMILIES}
 # the landing folders, by their folder name (the DAGs' and `ttw ingest`'s names for them)
 LANDING: dict[str, Landing] = {f.landing.folder: f.landing for f in FAMILIES if f.landing}
 FILE_TABLES: tuple[RawTable, ...] = tuple(t for f in FAMILIES if f.landing for t in f.tables)
-
-PLATFORMS: tuple[Platform, ...] = (
-    Platform("tech_market", "技术交易市场", "Technology market", ("achievements", "demands", "matches")),
-    Platform("challenges", "揭榜挂帅平台", "Open competition (challenge) platform", ("challenges",)),
-    Platform("finance", "科技金融服务平台", "Technology finance platform", ("financing_needs", "loans")),
-)
-RESOURCES: tuple[str, ...] = tuple(r for p in PLATFORMS for r in p.resources)
 
 
 def assets() -> tuple[str, ...]:

@@ -130,3 +130,19 @@ def test_a_suite_runs_on_a_dataframe_at_extract_time(settings):
     by_column = {(c.expectation, c.column): c for c in checks}
     assert by_column[("expect_column_to_exist", "registration_no")].success
     assert not by_column[("expect_column_values_to_match_regex", "registration_no")].success
+
+
+def test_a_platform_record_of_a_resource_the_registry_does_not_declare_fails_its_landing_suite(settings):
+    import pandas as pd
+
+    suite = next(s for s in load_suites(suites_dir(settings)) if s["name"] == "landing_platform_records")
+    columns = [e["kwargs"]["column"] for e in suite["expectations"] if e["type"] == "expect_column_to_exist"]
+    frame = pd.DataFrame({column: ["x", "y"] for column in columns})
+    frame["platform"] = ["tech_market", "finance"]
+    frame["resource"] = ["achievements", "patents"]  # patents: no platform offers it
+    frame["updated_at"] = ["2025-01-02T03:04:05+08:00", "2025-01-02T03:04:06+08:00"]
+    checks = {(c.expectation, c.column): c for c in validate_dataframe(frame, suite)}
+    resource = checks[("expect_column_values_to_be_in_set", "resource")]
+    assert not resource.success
+    assert resource.severity == "critical"
+    assert checks[("expect_column_values_to_be_in_set", "platform")].success

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from ttw.errors import TTWError
-from ttw.quality import SEVERITIES, declared_columns, load_suites, received_per_family
-from ttw.sources import FAMILIES, RAW_METADATA
+from ttw.quality import SEVERITIES, declared_columns, declared_values, load_suites, received_per_family
+from ttw.sources import FAMILIES, PLATFORMS, RAW_METADATA, RESOURCES
 from ttw.warehouse import BUILD_SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,3 +106,20 @@ def test_the_reject_share_counts_every_family_of_the_registry():
         assert branch in received
     assert received.count(" union all ") == len(FAMILIES) - 1
     assert [f.checked.name for f in FAMILIES if f.name == "center_reports"] == ["report_indicators"]
+
+
+def test_the_platform_records_landing_suite_allows_the_registrys_platforms_and_resources_only():
+    """The platforms and resources a landed record may name are the registry's (PLATFORMS),
+    in the landing suite, and no suite file or dbt test lists them again."""
+    [suite] = [s for s in load_suites(SUITES, "landing") if s["meta"].get("table") == "raw.platform_records"]
+    in_set = {
+        e["kwargs"]["column"]: e["kwargs"]["value_set"] for e in suite["expectations"] if "value_set" in e["kwargs"]
+    }
+    assert in_set == {"platform": [p.code for p in PLATFORMS], "resource": list(RESOURCES)}
+    assert all(e["severity"] == "critical" for e in declared_values("raw.platform_records"))
+    assert declared_values("raw.registry_contracts") == []
+    for path in SUITES.glob("*.json"):
+        assert "financing_needs" not in path.read_text(encoding="utf-8"), path.name
+    models = (ROOT / "dbt_project" / "models" / "staging" / "platform" / "_platform__models.yml").read_text()
+    assert "values: [achievements" not in models
+    assert "values: [tech_market" not in models

@@ -10,10 +10,13 @@ says which check lives where.
 A suite's ``meta`` says where it looks: ``boundary`` is ``landing`` (what arrived, in
 ``raw``/``ops``) or ``publish`` (what BI is about to read, in ``marts_build``), and
 ``table`` names the table or ``query`` gives SQL (``{build}`` stands for the schema
-being audited). Each expectation's GX ``severity`` is ``critical`` (the default: blocks
-publishing), ``warning`` or ``info`` (reported only). A landing suite on a raw table the
-source registry declares (``ttw.sources``) gets one ``expect_column_to_exist`` per
-declared column and load metadata column from the declaration (:func:`declared_columns`).
+being audited, ``{received}`` for a row per source family: :func:`received_per_family`).
+Each expectation's GX ``severity`` is ``critical`` (the default: blocks publishing),
+``warning`` or ``info`` (reported only). A landing suite on a raw table the source registry
+declares (``ttw.sources``) gets one ``expect_column_to_exist`` per
+declared column and load metadata column from the declaration (:func:`declared_columns`)
+and one ``expect_column_values_to_be_in_set`` per column whose values it lists
+(:func:`declared_values`); a declared raw table no suite file names gets a suite of those.
 
 :func:`audit` runs every suite against the warehouse, adds the dbt results of the build
 ``marts_build`` holds (``ops.dbt_results``, written by dbt itself under the build's id),
@@ -85,6 +88,22 @@ def declared_columns(table: str) -> list[dict]:
     ]
 
 
+def declared_values(table: str) -> list[dict]:
+    """``expect_column_values_to_be_in_set`` (critical) for each column of the raw ``table``
+    whose values the source registry lists (the platforms and resources of platform records)."""
+    from ttw.sources import FAMILIES
+
+    allowed = {t.qualified: t.allowed for f in FAMILIES for t in f.tables}
+    return [
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": c, "value_set": list(v)},
+            "severity": "critical",
+        }
+        for c, v in allowed.get(table, ())
+    ]
+
+
 def received_per_family() -> str:
     """SQL with a row per source family of the registry: ``source_family`` and ``raw_count``,
     the rows of the raw table its check model checks. A suite's query names it ``{received}``."""
@@ -119,7 +138,8 @@ def load_suites(folder: Path, boundary: str | None = None) -> list[dict]:
             if "severity" in expectation.get("meta", {}):
                 raise TTWError(f"{path}: {expectation.get('type')}: severity belongs in the expectation, not its meta")
         if meta["boundary"] == "landing" and meta.get("table"):
-            suite["expectations"] = declared_columns(meta["table"]) + suite.get("expectations", [])
+            declared = declared_columns(meta["table"]) + declared_values(meta["table"])
+            suite["expectations"] = declared + suite.get("expectations", [])
         if boundary is None or meta["boundary"] == boundary:
             suites.append(suite)
     if boundary in (None, "landing"):
@@ -133,7 +153,7 @@ def load_suites(folder: Path, boundary: str | None = None) -> list[dict]:
                         "table": table.qualified,
                         "description": f"{table.qualified} has the columns the source registry declares.",
                     },
-                    "expectations": declared_columns(table.qualified),
+                    "expectations": declared_columns(table.qualified) + declared_values(table.qualified),
                 }
             )
     return suites

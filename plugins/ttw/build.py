@@ -141,11 +141,11 @@ def ensure_sources(target: Target) -> None:
     one is missing: it would otherwise wait for every load in progress to commit."""
     from ttw.ingest import ensure_raw_tables
     from ttw.load import ensure_ops
-    from ttw.sources import FILE_TABLES
+    from ttw.sources import FAMILIES
     from ttw.warehouse import connect
 
-    names = ["ops.load_batches", "ops.load_rejects", "ops.marts_build_state", "ops.publishes", "raw.platform_records"]
-    names += [table.qualified for table in FILE_TABLES]
+    names = ["ops.load_batches", "ops.load_rejects", "ops.marts_build_state", "ops.publishes"]
+    names += [table.qualified for family in FAMILIES for table in family.tables]
     with connect(target) as conn:
         ensure_ops(conn)  # the ops tables of a warehouse made by an older ttw, brought up to date
         missing = [name for name in names if conn.execute("select to_regclass(%s)", (name,)).fetchone()[0] is None]

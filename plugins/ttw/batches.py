@@ -25,6 +25,7 @@ import psycopg
 
 from ttw import sources
 from ttw.errors import Refusal, TTWError
+from ttw.load import ensure_ops
 from ttw.warehouse import Target, connect
 
 # family -> what loads it (the CLI's and the DAG's vocabulary)
@@ -72,21 +73,12 @@ def operator(context: str | None = None) -> str:
     return f"{who} ({context})" if context else who
 
 
-def ensure_retraction_columns(conn: psycopg.Connection) -> None:
-    """The retraction columns of ops.load_batches on a warehouse made before them: the ops
-    schema at its newest revision (one query when it is; no DDL, which would wait for every
-    load in progress)."""
-    from ttw.load import ensure_ops
-
-    ensure_ops(conn)
-
-
 def list_batches(target: Target, *, family: str | None = None, limit: int = 20) -> list[Batch]:
     """The newest ``limit`` batches (of ``family``, when given), newest first."""
     if family is not None and family not in FAMILIES:
         raise TTWError(f"--family {family!r}: expected one of {', '.join(FAMILIES)}")
     with connect(target) as conn:
-        ensure_retraction_columns(conn)
+        ensure_ops(conn)
         rows = conn.execute(
             f"select {_COLUMNS} from ops.load_batches where %(family)s::text is null or source_family = %(family)s"
             " order by batch_id desc limit %(limit)s",
@@ -98,7 +90,7 @@ def list_batches(target: Target, *, family: str | None = None, limit: int = 20) 
 def get_batch(target: Target, batch_id: int) -> Batch:
     """One batch; an id no batch has is a :class:`TTWError`."""
     with connect(target) as conn:
-        ensure_retraction_columns(conn)
+        ensure_ops(conn)
         return _batch(conn, batch_id)
 
 
@@ -128,7 +120,7 @@ def retract(
     same_run = by is not None  # a DAG names its run: its retry finds its own retraction
     by = by or operator()
     with connect(target) as conn, conn.transaction():
-        ensure_retraction_columns(conn)
+        ensure_ops(conn)
         row = conn.execute(
             f"update ops.load_batches set retracted_at = now(), retraction_reason = %s, retracted_by = %s"
             f" where batch_id = %s and retracted_at is null returning {_COLUMNS}",
@@ -178,7 +170,7 @@ def pending_retractions(conn: psycopg.Connection) -> list[tuple[str, int]]:
     next build rebuilds those models from scratch."""
     if conn.execute("select to_regclass('ops.model_batches')").fetchone()[0] is None:
         return []
-    ensure_retraction_columns(conn)
+    ensure_ops(conn)
     return conn.execute(
         "select seen.model, seen.batch_id from ops.model_batches as seen"
         " join ops.load_batches as batches on batches.batch_id = seen.batch_id"

@@ -81,11 +81,11 @@ def fix_build_batches(target: Target) -> int:
     Returns how many. Rows committed later wait for the next build; ops.model_batches
     records which of them each incremental model has processed.
     """
-    from ttw.batches import ensure_retraction_columns
+    from ttw.load import ensure_ops
     from ttw.warehouse import connect
 
     with connect(target) as conn, conn.transaction():
-        ensure_retraction_columns(conn)
+        ensure_ops(conn)
         # the retracted batches a model still holds rows of: while there is one, this build
         # rebuilds every incremental model from scratch (should_full_refresh in macros/incremental.sql)
         conn.execute("delete from ops.build_retractions")

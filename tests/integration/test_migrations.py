@@ -413,3 +413,32 @@ def test_publish_brings_an_older_ops_schema_to_the_head_before_reading_it(target
     finally:
         _fresh_ops(target)
         _migrate(target)
+
+
+def test_an_upgrade_waits_for_the_lock_an_older_ttw_held_for_the_same_ddl(target):
+    """A worker of the version before the revisions, still running during an upgrade, ran
+    its ops DDL under ttw.locks.RAW_DDL: the upgrade takes that lock too and waits for it."""
+    import threading
+    import time
+
+    from ttw.locks import RAW_DDL, lock_key
+
+    _fresh_ops(target)
+    results: list[tuple[str | None, str]] = []
+    with connect(target, autocommit=True) as old_worker:
+        old_worker.execute("select pg_advisory_lock(%s)", (lock_key(RAW_DDL),))
+        upgrade = threading.Thread(target=lambda: results.append(_migrate(target)))
+        upgrade.start()
+        deadline = time.monotonic() + 60
+        waiting = 0
+        while not waiting and time.monotonic() < deadline:
+            time.sleep(0.05)
+            waiting = old_worker.execute(
+                "select count(*) from pg_locks where locktype = 'advisory' and not granted"
+            ).fetchone()[0]
+        assert waiting == 1  # the upgrade waits on the old DDL lock
+        assert old_worker.execute("select to_regclass('ops.alembic_version')").fetchone() == (None,)
+        old_worker.execute("select pg_advisory_unlock(%s)", (lock_key(RAW_DDL),))
+    upgrade.join(60)
+    assert results == [(None, migrations.head())]
+    assert _versions(target) == [(migrations.head(),)]

@@ -95,13 +95,16 @@ def ensure_current(conn: psycopg.Connection) -> tuple[str | None, str]:
     One query when it is there already. Call it before the transaction touches an ops
     table: the upgrade runs on ``conn`` (see the module).
     """
-    from ttw.locks import lock_key
+    from ttw.locks import RAW_DDL, lock_key
 
     target = head()
     before = current(conn)
     if before == target:
         return before, target
     with conn.transaction():
+        # first the lock an older ttw took for the same DDL (ttw.locks.RAW_DDL, held by the
+        # raw tables' DDL still), so a worker of that version running during an upgrade waits too
+        conn.execute("select pg_advisory_xact_lock(%s)", (lock_key(RAW_DDL),))
         conn.execute("select pg_advisory_xact_lock(%s)", (lock_key(LOCK),))
         before = current(conn)  # another process may have upgraded it while this one waited
         if before != target:

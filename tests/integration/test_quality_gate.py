@@ -135,14 +135,43 @@ def test_a_suite_runs_on_a_dataframe_at_extract_time(settings):
 def test_a_platform_record_of_a_resource_the_registry_does_not_declare_fails_its_landing_suite(settings):
     import pandas as pd
 
-    suite = next(s for s in load_suites(suites_dir(settings)) if s["name"] == "landing_platform_records")
-    columns = [e["kwargs"]["column"] for e in suite["expectations"] if e["type"] == "expect_column_to_exist"]
-    frame = pd.DataFrame({column: ["x", "y"] for column in columns})
-    frame["platform"] = ["tech_market", "finance"]
-    frame["resource"] = ["achievements", "patents"]  # patents: no platform offers it
-    frame["updated_at"] = ["2025-01-02T03:04:05+08:00", "2025-01-02T03:04:06+08:00"]
+    suite = next(s for s in load_suites(suites_dir(settings)) if s["name"] == "landing_platform_records_values")
+    frame = pd.DataFrame({"platform": ["tech_market", "finance"], "resource": ["achievements", "patents"]})
     checks = {(c.expectation, c.column): c for c in validate_dataframe(frame, suite)}
     resource = checks[("expect_column_values_to_be_in_set", "resource")]
     assert not resource.success
     assert resource.severity == "critical"
     assert checks[("expect_column_values_to_be_in_set", "platform")].success
+
+
+def test_an_undeclared_resource_blocks_while_its_batch_is_live_and_not_once_retracted(clean_target, settings):
+    """The allowed values are checked on the rows of live batches: a retracted batch's rows
+    stay in raw, and its wrong resource no longer blocks the audit."""
+    from ttw.ingest import ensure_raw_tables
+    from ttw.quality import run_suites
+
+    ensure_raw_tables(clean_target)
+    [suite] = [s for s in load_suites(suites_dir(settings)) if s["name"] == "landing_platform_records_values"]
+    with connect(clean_target) as conn:
+        [batch] = conn.execute(
+            "insert into ops.load_batches (source_family, source_uri, content_hash, rows_received, rows_loaded)"
+            " values ('platform_records', 'http://127.0.0.1/tech_market/api/v1/patents', '', 1, 1)"
+            " returning batch_id"
+        ).fetchone()
+        conn.execute(
+            "insert into raw.platform_records (platform, resource, record_id, updated_at, deleted, payload,"
+            " _batch_id, _source_file, _row_number) values"
+            " ('tech_market', 'patents', 'PAT1', '2025-01-02T03:04:05+08:00', 'false', '{}', %s, 'page 1', 1)",
+            (batch,),
+        )
+
+    def resource_check():
+        checks, _ = run_suites(clean_target, [suite])
+        return next(c for c in checks if c.column == "resource")
+
+    live = resource_check()
+    assert not live.success
+    assert live.severity == "critical"
+    with connect(clean_target) as conn:
+        conn.execute("update ops.load_batches set retracted_at = now() where batch_id = %s", (batch,))
+    assert resource_check().success

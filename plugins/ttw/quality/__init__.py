@@ -15,8 +15,9 @@ Each expectation's GX ``severity`` is ``critical`` (the default: blocks publishi
 ``warning`` or ``info`` (reported only). A landing suite on a raw table the source registry
 declares (``ttw.sources``) gets one ``expect_column_to_exist`` per
 declared column and load metadata column from the declaration (:func:`declared_columns`)
-and one ``expect_column_values_to_be_in_set`` per column whose values it lists
-(:func:`declared_values`); a declared raw table no suite file names gets a suite of those.
+and a declared raw table no suite file names gets a suite of those; a raw table whose
+columns' values the registry lists gets the suite ``landing_<table>_values``
+(:func:`declared_values`, on the rows of live batches).
 
 :func:`audit` runs every suite against the warehouse, adds the dbt results of the build
 ``marts_build`` holds (``ops.dbt_results``, written by dbt itself under the build's id),
@@ -138,8 +139,7 @@ def load_suites(folder: Path, boundary: str | None = None) -> list[dict]:
             if "severity" in expectation.get("meta", {}):
                 raise TTWError(f"{path}: {expectation.get('type')}: severity belongs in the expectation, not its meta")
         if meta["boundary"] == "landing" and meta.get("table"):
-            declared = declared_columns(meta["table"]) + declared_values(meta["table"])
-            suite["expectations"] = declared + suite.get("expectations", [])
+            suite["expectations"] = declared_columns(meta["table"]) + suite.get("expectations", [])
         if boundary is None or meta["boundary"] == boundary:
             suites.append(suite)
     if boundary in (None, "landing"):
@@ -153,10 +153,30 @@ def load_suites(folder: Path, boundary: str | None = None) -> list[dict]:
                         "table": table.qualified,
                         "description": f"{table.qualified} has the columns the source registry declares.",
                     },
-                    "expectations": declared_columns(table.qualified) + declared_values(table.qualified),
+                    "expectations": declared_columns(table.qualified),
                 }
             )
+        for table in (t for f in FAMILIES for t in f.tables if t.allowed):
+            suites.append(_allowed_values_suite(table))
     return suites
+
+
+def _allowed_values_suite(table) -> dict:
+    """``landing_<table>_values``: the registry's allowed values of ``table``'s columns, on
+    the rows of live batches (a retracted batch's rows stay in raw, and are no one's concern)."""
+    columns = ", ".join(column for column, _ in table.allowed)
+    return {
+        "name": f"landing_{table.name}_values",
+        "meta": {
+            "boundary": "landing",
+            "query": f"select {columns} from {table.qualified} as landed where not exists"
+            " (select from ops.load_batches as batches"
+            " where batches.batch_id = landed._batch_id and batches.retracted_at is not null)",
+            "description": f"The rows of {table.qualified} that live batches hold name only values"
+            f" the source registry allows ({columns}).",
+        },
+        "expectations": declared_values(table.qualified),
+    }
 
 
 def _context(docs_dir: Path | None):

@@ -384,9 +384,17 @@ def test_the_method_states_the_grades_the_seed_gives(year):
     """The grade thresholds the report states are grade_thresholds' (through
     rpt_center_grade_counts), not a sentence of their own."""
     assert "等级：优秀 ≥ 90，良好 ≥ 80，合格 ≥ 60，不合格 &lt; 60。" in year_page(year)
-    year.grade_counts[0]["min_score"] = Decimal("92.5")
+    year.grade_counts[0]["min_score"] = Decimal("92.50")  # as numeric(6,2) holds it
     year.grade_counts[2]["min_score"] = Decimal("65.00")
     assert "等级：优秀 ≥ 92.5，良好 ≥ 80，合格 ≥ 65，不合格 &lt; 65。" in year_page(year)
+    # two scheme versions in one year: each its own rule, in version order (9 before 10)
+    for row in year.grade_counts:
+        row["scheme_version"] = "10"
+    year.grade_counts += [
+        {**year.grade_counts[0], "scheme_version": "9", "grade": "A", "min_score": Decimal("50.00"), "grade_order": 1},
+        {**year.grade_counts[0], "scheme_version": "9", "grade": "B", "min_score": Decimal("0.00"), "grade_order": 2},
+    ]
+    assert "等级：9 版 A ≥ 50，B &lt; 50\uff1b10 版 优秀 ≥ 92.5，" in year_page(year)
 
 
 def test_a_page_for_every_graded_center_written_in_one_pass(year, tmp_path):

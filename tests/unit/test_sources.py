@@ -39,44 +39,98 @@ def test_every_workbook_suffix_searched_for_is_read_or_refused_by_name():
     assert set(workbook.SUFFIXES) == set(workbook.FORMATS) | set(workbook.REFUSED)
 
 
+RULE = r"[a-z][a-z0-9_]*"
+# a rule as a check writes it: the start of a 'rule|reason' string
+WRITTEN = re.compile(rf"'({RULE})\|")
+
+
+def _without_comments(text: str) -> str:
+    """Jinja comments and SQL line comments out: a rule named there is not written."""
+    return re.sub(r"--[^\n]*", "", re.sub(r"{#.*?#}", "", text, flags=re.S))
+
+
+def _arguments(text: str, name: str) -> list[list[str]]:
+    """The arguments of every call of macro ``name`` in ``text``, as written (split at the
+    commas outside parentheses, brackets and quotes)."""
+    calls = []
+    for match in re.finditer(rf"\b{name}\(", text):
+        args, depth, quote, current = [], 0, None, ""
+        for char in text[match.end() :]:
+            if quote:
+                quote = None if char == quote else quote
+            elif char in "'\"":
+                quote = char
+            elif char in "([{":
+                depth += 1
+            elif char in ")]}":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif char == "," and depth == 0:
+                args.append(current.strip())
+                current = ""
+                continue
+            current += char
+        calls.append([*args, current.strip()])
+    return calls
+
+
+def _rule_passed(call: list[str], position: int) -> str | None:
+    """The rule a call passes to a macro's ``rule`` argument, by position or by keyword."""
+    keyword = [arg.split("=", 1)[1].strip() for arg in call if re.match(r"rule\s*=[^=]", arg)]
+    arg = keyword[0] if keyword else (call[position] if position < len(call) else None)
+    return arg
+
+
 def _rule_macros() -> tuple[dict[str, set[str]], dict[str, int]]:
-    """The macros of macros/*.sql that write rules: the rules each one writes by itself or
-    through the macros it calls, and the position of the ``rule`` argument of those that
-    write the rule they are given."""
+    """The macros of macros/ that write rules: the rules each one writes by itself or through
+    the macros it calls, and the position of the ``rule`` argument of those that write the
+    rule they are given."""
     bodies: dict[str, str] = {}
     rule_argument: dict[str, int] = {}
-    for path in sorted(MACROS.glob("*.sql")):
-        text = path.read_text(encoding="utf-8")
+    for path in sorted(MACROS.rglob("*.sql")):
+        text = _without_comments(path.read_text(encoding="utf-8"))
         for name, params, body in re.findall(r"{%-?\s*macro (\w+)\(([^)]*)\)\s*-?%}(.*?){%-?\s*endmacro", text, re.S):
             names = [param.split("=")[0].strip() for param in params.split(",")]
             if "rule" in names:
                 rule_argument[name] = names.index("rule")
             bodies[name] = body
-    writes = {name: set(re.findall(r"'([a-z_]+)\|", body)) for name, body in bodies.items()}
-    for name, body in bodies.items():
-        writes[name] |= set(re.findall(r"field_failure\(\s*\w+,\s*\w+,\s*'([a-z_]+)'", body))
+    writes = {name: set(WRITTEN.findall(body)) for name, body in bodies.items()}
     changed = True
-    while changed:  # a macro writes what the macros it calls write
+    while changed:  # a macro writes what the macros it calls write, and the rules it passes them
         changed = False
         for name, body in bodies.items():
-            called = set().union(*(writes[m] for m in bodies if m != name and re.search(rf"\b{m}\(", body)))
-            if not called <= writes[name]:
-                writes[name] |= called
+            written = _called(body, writes, rule_argument, own_rule="rule" if name in rule_argument else None)
+            if not written <= writes[name]:
+                writes[name] |= written
                 changed = True
     return {name: rules for name, rules in writes.items() if rules}, rule_argument
+
+
+def _called(text: str, writes: dict[str, set[str]], rule_argument: dict[str, int], own_rule=None) -> set[str]:
+    """The rules the macro calls in ``text`` write. A rule passed as anything but a quoted
+    name (or, in a macro, its own ``rule`` passed on) cannot be read: that fails the test."""
+    rules: set[str] = set()
+    for name in writes.keys() | rule_argument.keys():
+        for call in _arguments(text, name):
+            rules |= writes.get(name, set())
+            if name in rule_argument:
+                arg = _rule_passed(call, rule_argument[name])
+                if arg == own_rule:
+                    continue
+                literal = re.fullmatch(rf"'({RULE})'|\"({RULE})\"", arg or "")
+                assert literal, f"{name}({', '.join(call)}): the rule is not a quoted name the test can read"
+                rules.add(literal.group(1) or literal.group(2))
+    return rules
 
 
 def _rules_written(sql: str) -> set[str]:
     """The rules a check model's SQL can write: its own ``'rule|reason'`` strings, those of the
     rule macros it calls, and the rule it passes to a macro that takes one."""
+    sql = _without_comments(sql)
+    assert not re.search(r"'%[sIL]\|", sql), "a rule made at run time ('%s|...') cannot be checked"
     writes, rule_argument = _rule_macros()
-    rules = set(re.findall(r"'([a-z_]+)\|", sql))
-    for name, written in writes.items():
-        if re.search(rf"\b{name}\(", sql):
-            rules |= written
-    for name, position in rule_argument.items():
-        rules |= set(re.findall(rf"\b{name}\(\s*(?:'[^']*',\s*){{{position}}}'([a-z_]+)'", sql))
-    return rules
+    return set(WRITTEN.findall(sql)) | _called(sql, writes, rule_argument)
 
 
 def test_the_rule_macros_are_read():
@@ -86,8 +140,16 @@ def test_the_rule_macros_are_read():
     assert writes["missing_required_fields"] == {"missing_required_field"}
     assert writes["date_out_of_range"] == {"date_out_of_range"}  # through date_out_of_range_failure
     assert rule_argument["not_allowed"] == 2
+    assert "not_allowed" not in writes  # it writes the rule it is given
     call = "{{ not_allowed('t', 'status', 'unknown_status', \"'a'\", 'is not a') }}"
     assert _rules_written(call) == {"unknown_status"}
+    in_a_loop = (
+        "{% for c in cs %}{{ not_allowed('t', c, rule='unknown_code', allowed=\"'a'\", reason='x') }}{% endfor %}"
+    )
+    assert _rules_written(in_a_loop) == {"unknown_code"}
+    assert _rules_written("{# invalid_date('t', 'x', 'y') #} -- 'future_date|x'\nselect 1") == set()
+    with pytest.raises(AssertionError, match="not a quoted name"):
+        _rules_written("{{ not_allowed('t', 'c', the_rule, 'x', 'y') }}")
 
 
 @pytest.mark.parametrize("family", sources.FAMILIES, ids=lambda f: f.name)

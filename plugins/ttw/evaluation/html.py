@@ -591,7 +591,7 @@ def grade_rule(evaluation: YearEvaluation) -> str:
     for row in evaluation.grade_counts:
         by_scheme[str(row["scheme_version"])].append(row)
     rules = []
-    for version, rows in sorted(by_scheme.items()):
+    for version, rows in sorted(by_scheme.items(), key=lambda item: (len(item[0]), item[0])):  # 9 before 10
         rows.sort(key=lambda row: row["grade_order"])
         terms = [f"{row['grade']} ≥ {_threshold(row['min_score'])}" for row in rows]
         if len(rows) > 1 and not rows[-1]["min_score"]:  # the lowest grade: whatever is below the next
@@ -601,8 +601,8 @@ def grade_rule(evaluation: YearEvaluation) -> str:
 
 
 def _threshold(score) -> str:
-    value = Decimal(str(score))
-    return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value)
+    """A min_score as the rule states it: 90, 92.5 (the mart's numeric(6,2) holds 92.50)."""
+    return format(Decimal(str(score)).normalize(), "f")
 
 
 def method_section(evaluation: YearEvaluation) -> str:

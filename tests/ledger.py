@@ -6,20 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ttw.settings import PROJECT_ROOT
+from ttw.sources import FAMILIES
 from ttw.warehouse import connect
 
 SAMPLE = PROJECT_ROOT / "tools" / "ttw_dev" / "samples" / "contracts_sample.csv"  # 62 records
 
 # raw table -> the family whose batches write it
-RAW_FAMILIES = {
-    "registry_contracts": "registry_contracts",
-    "center_roster": "center_roster",
-    "report_fields": "center_reports",
-    "report_indicators": "center_reports",
-    "report_achievements": "center_reports",
-    "report_plans": "center_reports",
-    "platform_records": "platform_records",
-}
+RAW_FAMILIES = {table.name: family.name for family in FAMILIES for table in family.tables}
 
 
 def ledger_problems(target) -> list[tuple]:

@@ -11,7 +11,14 @@ import pytest
 import yaml
 
 from ttw.errors import TTWError
-from ttw.quality import SEVERITIES, declared_columns, declared_values, load_suites, received_per_family
+from ttw.quality import (
+    SEVERITIES,
+    declared_columns,
+    declared_values,
+    landed_per_family,
+    load_suites,
+    received_per_family,
+)
 from ttw.sources import FAMILIES, PLATFORMS, RAW_METADATA, RESOURCES
 from ttw.warehouse import BUILD_SCHEMA
 
@@ -123,3 +130,14 @@ def test_the_platform_records_landing_suite_allows_the_registrys_platforms_and_r
     models = (ROOT / "dbt_project" / "models" / "staging" / "platform" / "_platform__models.yml").read_text()
     assert "values: [achievements" not in models
     assert "values: [tech_market" not in models
+
+
+def test_the_sources_present_guard_asks_every_family_of_the_registry():
+    """publish_sources_present's families come from the registry ({landed}), each asked on
+    the raw table its check model checks, so a new family is in it."""
+    [suite] = [s for s in load_suites(SUITES, "publish") if s["name"] == "publish_sources_present"]
+    assert suite["meta"]["query"].startswith("with families as ({landed}), published")
+    landed = landed_per_family()
+    for family in FAMILIES:
+        assert f"select '{family.name}' as family, exists (select 1 from {family.checked.qualified})" in landed
+    assert landed.count(" union all ") == len(FAMILIES) - 1

@@ -10,7 +10,8 @@ says which check lives where.
 A suite's ``meta`` says where it looks: ``boundary`` is ``landing`` (what arrived, in
 ``raw``/``ops``) or ``publish`` (what BI is about to read, in ``marts_build``), and
 ``table`` names the table or ``query`` gives SQL (``{build}`` stands for the schema
-being audited, ``{received}`` for a row per source family: :func:`received_per_family`).
+being audited; ``{received}`` and ``{landed}`` for a row per source family of the registry:
+:func:`received_per_family`, :func:`landed_per_family`).
 Each expectation's GX ``severity`` is ``critical`` (the default: blocks publishing),
 ``warning`` or ``info`` (reported only). A landing suite on a raw table the source registry
 declares (``ttw.sources``) gets one ``expect_column_to_exist`` per
@@ -112,6 +113,16 @@ def received_per_family() -> str:
 
     return " union all ".join(
         f"select '{f.name}' as source_family, count(*) as raw_count from {f.checked.qualified}" for f in FAMILIES
+    )
+
+
+def landed_per_family() -> str:
+    """SQL with a row per source family of the registry: ``family`` and ``has_rows``, whether
+    the raw table its check model checks holds a row. A suite's query names it ``{landed}``."""
+    from ttw.sources import FAMILIES
+
+    return " union all ".join(
+        f"select '{f.name}' as family, exists (select 1 from {f.checked.qualified}) as has_rows" for f in FAMILIES
     )
 
 
@@ -253,7 +264,7 @@ def run_suites(target: Target, suites: list[dict], *, schema: str = BUILD_SCHEMA
         try:
             if meta.get("query"):
                 # GX takes a query that starts with SELECT; a suite may start with a CTE
-                query = meta["query"].format(build=schema, received=received_per_family())
+                query = meta["query"].format(build=schema, received=received_per_family(), landed=landed_per_family())
                 query = f"select * from ({query}) as audited"
                 asset = source.add_query_asset(name, query=query)
             else:

@@ -15,9 +15,8 @@ from ttw.quality import (
     SEVERITIES,
     declared_columns,
     declared_values,
-    landed_per_family,
+    family_rows,
     load_suites,
-    received_per_family,
 )
 from ttw.sources import FAMILIES, PLATFORMS, RAW_METADATA, RESOURCES
 from ttw.warehouse import BUILD_SCHEMA
@@ -107,7 +106,7 @@ def test_the_reject_share_counts_every_family_of_the_registry():
     family from the raw table its check model checks, so a new family is in it."""
     [suite] = [s for s in load_suites(SUITES, "landing") if s["name"] == "landing_reject_share"]
     assert "{received}" in suite["meta"]["query"]
-    received = received_per_family()
+    received = family_rows("received")
     for family in FAMILIES:
         branch = f"select '{family.name}' as source_family, count(*) as raw_count from {family.checked.qualified}"
         assert branch in received
@@ -137,7 +136,7 @@ def test_the_sources_present_guard_asks_every_family_of_the_registry():
     the raw table its check model checks, so a new family is in it."""
     [suite] = [s for s in load_suites(SUITES, "publish") if s["name"] == "publish_sources_present"]
     assert suite["meta"]["query"].startswith("with families as ({landed}), published")
-    landed = landed_per_family()
+    landed = family_rows("landed")
     for family in FAMILIES:
         assert f"select '{family.name}' as family, exists (select 1 from {family.checked.qualified})" in landed
     assert landed.count(" union all ") == len(FAMILIES) - 1

@@ -11,7 +11,7 @@ A suite's ``meta`` says where it looks: ``boundary`` is ``landing`` (what arrive
 ``raw``/``ops``) or ``publish`` (what BI is about to read, in ``marts_build``), and
 ``table`` names the table or ``query`` gives SQL (``{build}`` stands for the schema
 being audited; ``{received}`` and ``{landed}`` for a row per source family of the registry:
-:func:`received_per_family`, :func:`landed_per_family`).
+:func:`family_rows`).
 Each expectation's GX ``severity`` is ``critical`` (the default: blocks publishing),
 ``warning`` or ``info`` (reported only). A landing suite on a raw table the source registry
 declares (``ttw.sources``) gets one ``expect_column_to_exist`` per
@@ -106,23 +106,20 @@ def declared_values(table: str) -> list[dict]:
     ]
 
 
-def received_per_family() -> str:
-    """SQL with a row per source family of the registry: ``source_family`` and ``raw_count``,
-    the rows of the raw table its check model checks. A suite's query names it ``{received}``."""
+# what a suite's query may name besides {build}: a row per source family of the registry, on
+# the raw table its check model checks: {received} its rows, {landed} whether it has any
+FAMILY_ROWS = {
+    "received": "'{family}' as source_family, count(*) as raw_count from {table}",
+    "landed": "'{family}' as family, exists (select 1 from {table}) as has_rows",
+}
+
+
+def family_rows(name: str) -> str:
+    """The SQL a suite's query names ``{received}`` or ``{landed}`` (:data:`FAMILY_ROWS`)."""
     from ttw.sources import FAMILIES
 
     return " union all ".join(
-        f"select '{f.name}' as source_family, count(*) as raw_count from {f.checked.qualified}" for f in FAMILIES
-    )
-
-
-def landed_per_family() -> str:
-    """SQL with a row per source family of the registry: ``family`` and ``has_rows``, whether
-    the raw table its check model checks holds a row. A suite's query names it ``{landed}``."""
-    from ttw.sources import FAMILIES
-
-    return " union all ".join(
-        f"select '{f.name}' as family, exists (select 1 from {f.checked.qualified}) as has_rows" for f in FAMILIES
+        "select " + FAMILY_ROWS[name].format(family=f.name, table=f.checked.qualified) for f in FAMILIES
     )
 
 
@@ -257,6 +254,7 @@ def run_suites(target: Target, suites: list[dict], *, schema: str = BUILD_SCHEMA
     source = context.data_sources.add_postgres(
         "warehouse", connection_string=target.url.replace("postgresql://", "postgresql+psycopg://", 1)
     )
+    placeholders = {"build": schema, **{name: family_rows(name) for name in FAMILY_ROWS}}
     definitions, unreachable = [], []
     for suite_file in suites:
         meta = suite_file["meta"]
@@ -264,8 +262,7 @@ def run_suites(target: Target, suites: list[dict], *, schema: str = BUILD_SCHEMA
         try:
             if meta.get("query"):
                 # GX takes a query that starts with SELECT; a suite may start with a CTE
-                query = meta["query"].format(build=schema, received=received_per_family(), landed=landed_per_family())
-                query = f"select * from ({query}) as audited"
+                query = f"select * from ({meta['query'].format(**placeholders)}) as audited"
                 asset = source.add_query_asset(name, query=query)
             else:
                 table_schema, _, table = meta["table"].rpartition(".")
